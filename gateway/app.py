@@ -1,0 +1,81 @@
+"""The Flask application factory: one blueprint per channel, registered from a list."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping
+
+from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import runtime
+from .config import Settings
+from .privacy import install_log_redaction
+from .runtime import Gateway
+
+# Channel packages, each exposing `blueprint` (and registering its senders).
+CHANNEL_MODULES: tuple[str, ...] = ()
+GATEWAY_BLUEPRINTS: tuple[str, ...] = ("gateway.health", "gateway.attachments")
+
+
+def load_channel_modules() -> list[object]:
+    """Import every channel package (workers need their senders and handlers)."""
+    return [importlib.import_module(name) for name in CHANNEL_MODULES]
+
+
+def create_app(
+    settings: Settings | Mapping[str, str] | None = None, gateway: Gateway | None = None
+) -> Flask:
+    """Build the web application.
+
+    Args:
+        settings: `Settings`, or a mapping of environment names (tests), or
+            None to read the environment.
+        gateway: an existing `Gateway` to share (the demo and tests).
+    """
+    if gateway is None:
+        if settings is None:
+            settings = Settings.load()
+        elif not isinstance(settings, Settings):
+            settings = Settings.load(environ=settings, data_dir=settings.get("GATEWAY_DATA_DIR"))
+        gateway = Gateway.from_settings(settings)
+    runtime.install(gateway)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=gateway.settings.secret_key,
+        MAX_CONTENT_LENGTH=gateway.settings.max_upload_bytes + 256 * 1024,
+        SESSION_COOKIE_SECURE=bool(
+            gateway.settings.public_base_url
+            and gateway.settings.public_base_url.startswith("https://")
+        ),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.extensions["gateway"] = gateway
+    proxies = int(gateway.settings.get("GATEWAY_TRUSTED_PROXIES", "0") or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    for name in GATEWAY_BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(name).blueprint)
+    for module in load_channel_modules():
+        app.register_blueprint(module.blueprint)  # type: ignore[attr-defined]
+    if gateway.settings.get("GATEWAY_DEMO_TRACKER") == "1":
+        from .demo_tracker import blueprint as demo_tracker
+
+        app.register_blueprint(demo_tracker)
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    logging.getLogger("werkzeug").disabled = True  # its access log carries client IPs
+    install_log_redaction(app.logger)
+    return app
+
+
+def gateway_of(app: Flask) -> Gateway:
+    return app.extensions["gateway"]  # type: ignore[no-any-return]

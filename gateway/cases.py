@@ -1,0 +1,172 @@
+"""Filing a report as a case, and what happens to a case afterwards.
+
+`file_report` writes the case, its encrypted report and attachments, the
+"filed" event and one outbox row per forwarding target in the caller's
+transaction: either all of it exists or none of it does. Forwarding jobs are
+enqueued after the commit by `after_commit`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import numbering
+from .media import strip_metadata
+from .models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    CaseStatus,
+    OutboxEntry,
+    Report,
+    utcnow,
+)
+from .reports import NewReport
+from .runtime import Gateway
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the reporter is told once: the case number and the PIN."""
+
+    case_id: int
+    case_number: str
+    pin: str
+
+
+def file_report(
+    session: Session,
+    gw: Gateway,
+    report: NewReport,
+    *,
+    channel: str,
+    provider: str | None = None,
+    received_at: datetime | None = None,
+    sender_pseudonym: str | None = None,
+    reply_address: str | None = None,
+) -> Receipt:
+    """Create the case for `report` inside the caller's transaction."""
+    received = received_at or utcnow()
+    number = numbering.allocate_case_number(session, received.year)
+    pin = numbering.new_pin()
+    keep_address = report.follow_up and reply_address is not None
+    case = Case(
+        case_number=number.digits,
+        year=number.year,
+        sequence=number.sequence,
+        pin_hash=numbering.hash_pin(pin),
+        status=CaseStatus.RECEIVED.value,
+        channel=channel,
+        provider=provider,
+        language=report.language,
+        category=report.category.value if report.category else None,
+        danger_now=bool(report.danger_now),
+        child_involved=report.child_involved,
+        affected=report.affected.value if report.affected else None,
+        follow_up=report.follow_up,
+        received_at=received,
+        sender_pseudonym=sender_pseudonym,
+        reply_address_enc=gw.cipher.encrypt(reply_address.encode()) if keep_address else None,
+    )
+    session.add(case)
+    session.flush()
+    stored = Report(case_id=case.id, content_enc=gw.cipher.encrypt_json(report.content()))
+    session.add(stored)
+    session.flush()
+    for item in report.attachments:
+        data = strip_metadata(item.content_type, item.data)
+        session.add(
+            Attachment(
+                report_id=stored.id,
+                content_type=item.content_type,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                data_enc=gw.cipher.encrypt(data),
+            )
+        )
+    session.add(CaseEvent(case_id=case.id, kind=CaseEventKind.FILED.value, actor="reporter"))
+    for target in gw.settings.forwarders:
+        session.add(OutboxEntry(case_id=case.id, target=target, kind="case", event_id=0))
+    session.flush()
+    return Receipt(case_id=case.id, case_number=number.display(), pin=pin)
+
+
+def enqueue_forwarding(gw: Gateway, case_id: int) -> None:
+    """After commit: start the case's pending outbox rows."""
+    from .jobs import enqueue_outbox
+
+    with gw.sessions() as session:
+        ids = session.scalars(
+            select(OutboxEntry.id).where(
+                OutboxEntry.case_id == case_id, OutboxEntry.state == "pending"
+            )
+        ).all()
+    for outbox_id in ids:
+        enqueue_outbox(gw, outbox_id)
+
+
+def find_case(session: Session, text: str, prefix: str = "") -> Case | None:
+    """The case a typed case number names, or None (bad check digit, unknown)."""
+    number = numbering.parse_case_number(text, prefix)
+    if number is None:
+        return None
+    return session.scalars(select(Case).where(Case.case_number == number.digits)).first()
+
+
+def display_number(case: Case, prefix: str = "") -> str:
+    return numbering.CaseNumber(case.year, case.sequence).display(prefix)
+
+
+def add_event(
+    session: Session,
+    gw: Gateway,
+    case: Case,
+    kind: CaseEventKind,
+    actor: str,
+    body: str | None = None,
+    status: CaseStatus | None = None,
+) -> CaseEvent:
+    event = CaseEvent(
+        case_id=case.id,
+        kind=kind.value,
+        actor=actor,
+        status=status.value if status else None,
+        body_enc=gw.cipher.encrypt(body.encode()) if body is not None else None,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def set_status(
+    session: Session, gw: Gateway, case: Case, status: CaseStatus, actor: str
+) -> CaseEvent | None:
+    """Change a case's status; closing a case forgets the reply address."""
+    if case.status == status.value:
+        return None
+    case.status = status.value
+    if status is CaseStatus.CLOSED:
+        case.closed_at = utcnow()
+        case.reply_address_enc = None
+    return add_event(session, gw, case, CaseEventKind.STATUS_CHANGED, actor, status=status)
+
+
+def reporter_view(gw: Gateway, case: Case) -> list[tuple[datetime, str, str]]:
+    """The messages a reporter may see: (time, direction, text), oldest first.
+
+    Only what the focal point wrote and what the reporter wrote later; never
+    the report itself, so a status check on a shared phone does not reveal it.
+    """
+    shown = []
+    for event in case.events:
+        if event.kind == CaseEventKind.MESSAGE_TO_REPORTER.value and event.body_enc:
+            shown.append((event.created_at, "in", gw.cipher.decrypt(event.body_enc).decode()))
+        elif event.kind == CaseEventKind.MESSAGE_FROM_REPORTER.value and event.body_enc:
+            shown.append((event.created_at, "out", gw.cipher.decrypt(event.body_enc).decode()))
+    return shown

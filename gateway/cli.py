@@ -1,0 +1,310 @@
+"""`complaint-gateway` (also `python -m gateway`): the one command line (contract)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from .config import ConfigError, Settings, generate_keys
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.load(data_dir=args.data_dir)
+
+
+def _gateway(args: argparse.Namespace, need_redis: bool = False):  # type: ignore[no-untyped-def]
+    from . import runtime
+    from .runtime import Gateway
+
+    settings = _settings(args)
+    if need_redis and settings.uses_embedded_redis:
+        from .embedded_redis import EmbeddedRedis
+
+        args._embedded = EmbeddedRedis(settings.data_dir).start()
+    return runtime.install(Gateway.from_settings(settings))
+
+
+# --- commands ------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .processes import run_demo
+
+    return run_demo(args.data_dir, args.port, args.host)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .processes import run_server
+
+    return run_server(_settings(args), args.host, args.port, args.workers, args.threads)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .processes import run_worker
+
+    return run_worker(_settings(args), burst=args.burst, sweeper=not args.no_sweeper)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from .migrate import upgrade
+
+    settings = _settings(args)
+    upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from .users import UserError, create_user
+
+    gw = _gateway(args)
+    try:
+        with gw.sessions() as session, session.begin():
+            user = create_user(session, gw.cipher, args.username, args.role)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"user:            {user.username} ({user.role.value})")
+    print(f"one-time password: {user.password}")
+    print(f"TOTP secret:     {user.totp_secret}")
+    print(f"TOTP URI:        {user.provisioning_uri()}")
+    return 0
+
+
+def _forwarding_state(states: list[str]) -> str:
+    if not states:
+        return "none"
+    if "dead" in states:
+        return "dead"
+    if "pending" in states:
+        return "pending"
+    return "delivered"
+
+
+def _case_summary(case: Any, prefix: str) -> dict[str, Any]:
+    from .cases import display_number
+
+    return {
+        "case_number": display_number(case, prefix),
+        "status": case.status,
+        "channel": case.channel,
+        "language": case.language,
+        "category": case.category,
+        "urgent": case.danger_now or case.child_involved,
+        "danger_now": case.danger_now,
+        "child_involved": case.child_involved,
+        "follow_up": case.follow_up,
+        "received_at": case.received_at.isoformat().replace("+00:00", "Z"),
+        "forwarding": _forwarding_state([o.state for o in case.outbox]),
+    }
+
+
+def cmd_cases_list(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import selectinload
+
+    from .models import Case
+
+    gw = _gateway(args)
+    prefix = gw.settings.case_number_prefix
+    with gw.sessions() as session:
+        cases = session.scalars(
+            select(Case)
+            .options(selectinload(Case.outbox))
+            .order_by(Case.received_at.desc(), Case.id.desc())
+            .limit(args.limit)
+        ).all()
+        rows = [_case_summary(c, prefix) for c in cases]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no cases")
+    for row in rows:
+        flags = "URGENT " if row["urgent"] else ""
+        print(
+            f"{row['case_number']:<18} {row['received_at']:<22} {row['channel']:<10} "
+            f"{row['language']:<4} {row['status']:<13} {flags}forwarding={row['forwarding']}"
+        )
+    return 0
+
+
+def cmd_cases_show(args: argparse.Namespace) -> int:
+    from .cases import find_case
+
+    gw = _gateway(args)
+    with gw.sessions() as session:
+        case = find_case(session, args.case_number, gw.settings.case_number_prefix)
+        if case is None:
+            print("error: no such case (check the number)", file=sys.stderr)
+            return 1
+        row = _case_summary(case, gw.settings.case_number_prefix)
+        row["events"] = [
+            {
+                "kind": e.kind,
+                "status": e.status,
+                "actor": e.actor,
+                "at": e.created_at.isoformat().replace("+00:00", "Z"),
+            }
+            for e in case.events
+        ]
+        row["forwarding_targets"] = [
+            {
+                "target": o.target,
+                "kind": o.kind,
+                "state": o.state,
+                "attempts": o.attempts,
+                "last_error": o.last_error,
+            }
+            for o in case.outbox
+        ]
+    if args.json:
+        print(json.dumps(row, indent=2))
+    else:
+        for key, value in row.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def cmd_forwarding_retry(args: argparse.Namespace) -> int:
+    from .cases import find_case
+    from .jobs import retry_dead
+    from .models import OutboxEntry
+
+    gw = _gateway(args, need_redis=True)
+    ids = None
+    if args.case_number:
+        with gw.sessions() as session:
+            case = find_case(session, args.case_number, gw.settings.case_number_prefix)
+            if case is None:
+                print("error: no such case", file=sys.stderr)
+                return 1
+            ids = list(
+                session.scalars(select(OutboxEntry.id).where(OutboxEntry.case_id == case.id))
+            )
+    retried = retry_dead(gw, ids)
+    print(f"{len(retried)} dead-lettered forwarding(s) queued again")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweeper import sweep
+
+    result = sweep(_gateway(args, need_redis=True))
+    print(
+        f"enqueued: {result.inbound} inbound, {result.forwarding} forwarding, "
+        f"{result.outbound} outbound, {result.extra} other"
+    )
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from .retention import purge
+
+    counts = purge(_gateway(args))
+    print(", ".join(f"{name}: {count}" for name, count in counts.items()))
+    return 0
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    for name, value in generate_keys().items():
+        print(f"{name}={value}")
+    return 0
+
+
+# --- parser --------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        help="SQLite database, generated keys and embedded Redis (default ./var)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="complaint-gateway",
+        parents=[common],
+        description="Anonymous multi-channel complaint gateway",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Any, help_text: str, parent: Any = sub) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, parents=[common], help=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("demo", cmd_demo, "the whole gateway on one machine")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1")
+    p = add("serve", cmd_serve, "the web application under gunicorn")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=4)
+    p = add("worker", cmd_worker, "an RQ worker for all queues, with scheduler and sweeper")
+    p.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    p.add_argument("--no-sweeper", action="store_true")
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    add("upgrade", cmd_db_upgrade, "apply migrations", db)
+
+    users = sub.add_parser("users", help="console users").add_subparsers(
+        dest="users_command", required=True
+    )
+    p = add("create", cmd_users_create, "make a console user", users)
+    p.add_argument("--role", required=True, choices=["admin", "focal_point", "viewer"])
+    p.add_argument("username")
+
+    cases = sub.add_parser("cases", help="cases").add_subparsers(
+        dest="cases_command", required=True
+    )
+    p = add("list", cmd_cases_list, "cases, newest first, without personal data", cases)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, default=1000)
+    p = add("show", cmd_cases_show, "one case", cases)
+    p.add_argument("case_number")
+    p.add_argument("--json", action="store_true")
+
+    fwd = sub.add_parser("forwarding", help="forwarding to the case tracker").add_subparsers(
+        dest="forwarding_command", required=True
+    )
+    p = add("retry", cmd_forwarding_retry, "queue dead-lettered forwardings again", fwd)
+    p.add_argument("case_number", nargs="?")
+
+    add("sweep", cmd_sweep, "enqueue unfinished work once (the worker does it every interval)")
+    add("purge", cmd_purge, "remove what the retention period no longer allows to keep")
+    keys = sub.add_parser("keys", help="keys").add_subparsers(dest="keys_command", required=True)
+    add("generate", cmd_keys_generate, "print fresh random keys for .env", keys)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import logging
+
+    from .privacy import install_log_redaction
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    install_log_redaction()
+    args = build_parser().parse_args(argv)
+    if not hasattr(args, "data_dir"):
+        args.data_dir = None
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        embedded = getattr(args, "_embedded", None)
+        if embedded is not None:
+            embedded.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

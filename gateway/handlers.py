@@ -1,0 +1,130 @@
+"""What the worker does with a stored inbound message, per channel.
+
+A handler runs inside the event's transaction and returns `Effects`: the
+jobs to enqueue once that transaction has committed (forwarding of a new
+case, messages to the reporter). Channels with a conversation register
+their engine with `register`; a channel without one files each message as
+a report of its own and answers with the receipt (`file_each_message`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from . import i18n
+from .cases import Receipt, enqueue_forwarding, file_report
+from .models import InboundEvent, OutboundMessage
+from .reports import NewReport
+from .runtime import Gateway
+
+
+@dataclass
+class Effects:
+    """Work to start after the handler's transaction commits."""
+
+    new_cases: list[int] = field(default_factory=list)
+    outbound: list[int] = field(default_factory=list)
+
+    def run(self, gw: Gateway) -> None:
+        from .jobs import enqueue_outbound
+
+        for case_id in self.new_cases:
+            enqueue_forwarding(gw, case_id)
+        for message_id in self.outbound:
+            enqueue_outbound(gw, message_id)
+
+
+Handler = Callable[[Session, Gateway, InboundEvent, dict[str, object]], Effects]
+_handlers: dict[str, Handler] = {}
+
+
+def register(channel: str, handler: Handler) -> None:
+    _handlers[channel] = handler
+
+
+def handle(session: Session, gw: Gateway, event: InboundEvent) -> Effects:
+    payload = gw.cipher.decrypt_json(event.payload_enc)
+    handler = _handlers.get(event.channel, file_each_message)
+    return handler(session, gw, event, payload)
+
+
+def queue_message(
+    session: Session,
+    gw: Gateway,
+    *,
+    channel: str,
+    provider: str,
+    address: str,
+    text: str,
+    dedupe_key: str,
+    case_id: int | None = None,
+) -> int | None:
+    """Store a message to a reporter once per `dedupe_key`; its id, or None if it existed."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(OutboundMessage)
+        .values(
+            case_id=case_id,
+            channel=channel,
+            provider=provider,
+            address_enc=gw.cipher.encrypt(address.encode()),
+            body_enc=gw.cipher.encrypt(text.encode()),
+            dedupe_key=dedupe_key,
+            state="pending",
+            attempts=0,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboundMessage.id)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def receipt_text(locale: str, receipt: Receipt) -> str:
+    """The one message with case number and PIN; it never repeats the report."""
+    return i18n.gettext(
+        locale,
+        # Translators: SMS, keep under 160 characters; %(case)s and %(pin)s are digits.
+        "Report received. Case %(case)s PIN %(pin)s. Keep them secret. "
+        "To check: STATUS %(case)s %(pin)s",
+        case=receipt.case_number,
+        pin=receipt.pin,
+    )
+
+
+def file_each_message(
+    session: Session, gw: Gateway, event: InboundEvent, payload: dict[str, object]
+) -> Effects:
+    """File the message's text as a report and send the receipt back."""
+    effects = Effects()
+    if event.case_id is not None:
+        return effects
+    locale = event.language_hint or i18n.DEFAULT_LOCALE
+    report = NewReport(narrative=str(payload.get("text") or ""), language=locale)
+    receipt = file_report(
+        session,
+        gw,
+        report,
+        channel=event.channel,
+        provider=event.provider,
+        received_at=event.received_at,
+        sender_pseudonym=event.sender_pseudonym,
+    )
+    event.case_id = receipt.case_id
+    effects.new_cases.append(receipt.case_id)
+    message_id = queue_message(
+        session,
+        gw,
+        channel=event.channel,
+        provider=event.provider,
+        address=str(payload["sender"]),
+        text=receipt_text(locale, receipt),
+        dedupe_key=f"receipt:{receipt.case_id}",
+        case_id=receipt.case_id,
+    )
+    if message_id is not None:
+        effects.outbound.append(message_id)
+    return effects

@@ -1,0 +1,83 @@
+"""Translations for every channel, read from the gettext catalogs in `i18n/`.
+
+Catalogs are parsed with Babel straight from the `.po` files, so there is no
+compile step to forget; fuzzy entries are skipped (the reporter sees the
+English text rather than a guess), as gettext's compiler would do.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+DEFAULT_LOCALE = "en"
+DOMAIN = "messages"
+
+
+def catalog_dir() -> Path:
+    return Path(str(resources.files("i18n")))
+
+
+def available_locales() -> list[str]:
+    """Locales that have a catalog, English first."""
+    found = sorted(p.parent.parent.name for p in catalog_dir().glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return [DEFAULT_LOCALE] + [loc for loc in found if loc != DEFAULT_LOCALE]
+
+
+def configured_locales(configured: tuple[str, ...]) -> list[str]:
+    """GATEWAY_LOCALES in its order (the first the default), else all catalogs."""
+    if not configured:
+        return available_locales()
+    known = set(available_locales())
+    return [loc for loc in configured if loc in known] or [DEFAULT_LOCALE]
+
+
+@lru_cache(maxsize=64)
+def translations(locale: str) -> NullTranslations:
+    path = catalog_dir() / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not path.exists():
+        return NullTranslations()
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+def gettext(locale: str, message: str, **values: object) -> str:
+    text = translations(locale).gettext(message)
+    return text % values if values else text
+
+
+def ngettext(locale: str, singular: str, plural: str, n: int, **values: object) -> str:
+    text = translations(locale).ngettext(singular, plural, n)
+    return text % {"num": n, **values}
+
+
+def is_rtl(locale: str) -> bool:
+    try:
+        return Locale.parse(locale).character_order == "right-to-left"
+    except (UnknownLocaleError, ValueError):
+        return False
+
+
+def display_name(locale: str) -> str:
+    """The language's name in itself (what a reporter recognises)."""
+    try:
+        name = Locale.parse(locale).get_display_name(locale) or locale
+    except (UnknownLocaleError, ValueError):
+        return locale
+    return name[:1].upper() + name[1:]
+
+
+def _(message: str) -> str:
+    """Mark a string for extraction without translating it yet."""
+    return message

@@ -1,0 +1,76 @@
+"""The webhook path: store each inbound message once, enqueue its id, answer.
+
+`submit` is all a channel adapter calls after verifying and parsing. It does
+the least possible work: one INSERT per message, deduplicated by the
+(provider, provider message id) unique constraint, so concurrent or repeated
+deliveries of the same message make one row; then one enqueue per new row.
+If Redis is down the rows are still stored and the sweeper enqueues them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .inbound import InboundMessage
+from .models import InboundEvent, utcnow
+from .runtime import Gateway
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    event_id: int
+    duplicate: bool
+
+
+def submit(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
+    """Persist messages (deduplicated) and enqueue the new ones."""
+    from .jobs import enqueue_inbound
+
+    results: list[Submitted] = []
+    insert = postgresql.insert if gw.engine.dialect.name == "postgresql" else sqlite.insert
+    with gw.sessions() as session, session.begin():
+        for message in messages:
+            values = {
+                "channel": message.channel,
+                "provider": message.provider,
+                "provider_message_id": message.provider_message_id[:128],
+                "sender_pseudonym": gw.pseudonyms.pseudonym(message.channel, message.sender),
+                "payload_enc": gw.cipher.encrypt_json(message.payload()),
+                "language_hint": message.language_hint,
+                "received_at": message.received_at,
+                "created_at": utcnow(),
+                "state": "pending",
+                "attempts": 0,
+            }
+            stmt = (
+                insert(InboundEvent)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
+                .returning(InboundEvent.id)
+            )
+            new_id = session.execute(stmt).scalar_one_or_none()
+            if new_id is None:
+                existing = session.execute(
+                    select(InboundEvent.id).where(
+                        InboundEvent.provider == message.provider,
+                        InboundEvent.provider_message_id == values["provider_message_id"],
+                    )
+                ).scalar_one()
+                results.append(Submitted(existing, duplicate=True))
+            else:
+                results.append(Submitted(new_id, duplicate=False))
+    for result in results:
+        if not result.duplicate:
+            try:
+                enqueue_inbound(gw, result.event_id)
+            except Exception:  # noqa: BLE001 - stored; the sweeper will enqueue it
+                log.warning(
+                    "inbound event %s stored but not enqueued; sweeper will", result.event_id
+                )
+    return results

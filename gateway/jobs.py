@@ -1,0 +1,207 @@
+"""RQ jobs. Each takes one row id, takes the row's lease, works, records.
+
+Jobs are idempotent: a job run twice (Redis holding it twice, the sweeper
+re-enqueueing after a crash) finds the row done or leased and returns.
+They log ids and outcomes, never content.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+
+from . import forwarders as fw
+from . import handlers, outbound, work
+from .forwarders.payload import case_payload, status_payload
+from .models import (
+    CaseEvent,
+    ForwardingAttempt,
+    InboundEvent,
+    OutboundMessage,
+    OutboxEntry,
+    WorkState,
+    utcnow,
+)
+from .numbering import CaseNumber
+from .runtime import Gateway, current
+
+log = logging.getLogger(__name__)
+JITTER = 0.2
+
+
+# --- enqueueing ------------------------------------------------------------
+
+
+def enqueue_inbound(gw: Gateway, event_id: int) -> None:
+    work.enqueue(gw, "intake", process_inbound, "inbound", event_id)
+
+
+def enqueue_outbox(gw: Gateway, outbox_id: int, at: datetime | None = None) -> None:
+    work.enqueue(gw, "forwarding", forward, "forward", outbox_id, at=at)
+
+
+def enqueue_outbound(gw: Gateway, message_id: int, at: datetime | None = None) -> None:
+    work.enqueue(gw, "outbound", send_outbound, "outbound", message_id, at=at)
+
+
+def retry_delay(delays: tuple[int, ...], attempt: int) -> float | None:
+    """Seconds before attempt `attempt + 1` (with ±20 % jitter), None after the last."""
+    if attempt > len(delays):
+        return None
+    base = delays[attempt - 1]
+    return base * random.uniform(1 - JITTER, 1 + JITTER)
+
+
+# --- inbound messages --------------------------------------------------------
+
+
+def process_inbound(event_id: int) -> str:
+    """Hand one stored inbound message to its channel's handler."""
+    gw = current()
+    with gw.sessions() as session, session.begin():
+        if not work.claim(session, InboundEvent, event_id, gw.settings.job_lease_seconds):
+            return "skipped"
+    with gw.sessions() as session, session.begin():
+        event = session.get(InboundEvent, event_id)
+        assert event is not None
+        effects = handlers.handle(session, gw, event)
+        event.state = WorkState.DONE.value
+        event.processed_at = utcnow()
+        event.locked_until = None
+    effects.run(gw)
+    log.info("inbound event %s processed", event_id)
+    return "done"
+
+
+# --- forwarding --------------------------------------------------------------
+
+
+def forward(outbox_id: int) -> str:
+    """One delivery attempt of one outbox row; schedules the next or dead-letters."""
+    gw = current()
+    with gw.sessions() as session, session.begin():
+        if not work.claim(session, OutboxEntry, outbox_id, gw.settings.job_lease_seconds, due=True):
+            return "skipped"
+        entry = session.get(OutboxEntry, outbox_id)
+        assert entry is not None
+        case = entry.case
+        number = CaseNumber(case.year, case.sequence).display()
+        if entry.kind == "case":
+            payload = case_payload(gw, case, utcnow())
+            key = number
+        else:
+            event = session.get(CaseEvent, entry.event_id)
+            assert event is not None
+            payload = status_payload(case, event)
+            key = f"{number}:{event.id}"
+        target, kind, attempt = entry.target, entry.kind, entry.attempts
+    started = utcnow()
+    try:
+        result = fw.build(target, gw.settings).deliver(kind, payload, key)
+    except Exception as exc:  # noqa: BLE001 - a bug or bad config must not lose the case
+        log.exception("forwarder %s raised for outbox %s", target, outbox_id)
+        result = fw.Result(fw.Outcome.RETRY, None, f"{type(exc).__name__} in forwarder")
+    duration = int((utcnow() - started).total_seconds() * 1000)
+    next_at = None
+    with gw.sessions() as session, session.begin():
+        entry = session.get(OutboxEntry, outbox_id)
+        assert entry is not None
+        session.add(
+            ForwardingAttempt(
+                outbox_id=outbox_id,
+                attempted_at=started,
+                duration_ms=duration,
+                http_status=result.http_status,
+                outcome=result.outcome.value,
+                error=result.error,
+            )
+        )
+        entry.locked_until = None
+        entry.last_error = result.error
+        if result.outcome is fw.Outcome.DELIVERED:
+            entry.state = WorkState.DONE.value
+            entry.delivered_at = utcnow()
+        else:
+            delay = None
+            if result.outcome is fw.Outcome.RETRY:
+                delay = retry_delay(gw.settings.forward_retry_delays, attempt)
+            if delay is None:
+                entry.state = WorkState.DEAD.value
+            else:
+                next_at = utcnow() + timedelta(seconds=delay)
+                entry.next_attempt_at = next_at
+    if next_at is not None:
+        enqueue_outbox(gw, outbox_id, at=next_at)
+    log.info("outbox %s attempt %s: %s", outbox_id, attempt, result.outcome.value)
+    return result.outcome.value
+
+
+def retry_dead(gw: Gateway, outbox_ids: list[int] | None = None) -> list[int]:
+    """Put dead-lettered rows back to pending with a fresh set of attempts."""
+    from sqlalchemy import select
+
+    with gw.sessions() as session, session.begin():
+        query = select(OutboxEntry).where(OutboxEntry.state == WorkState.DEAD.value)
+        if outbox_ids is not None:
+            query = query.where(OutboxEntry.id.in_(outbox_ids))
+        rows = session.scalars(query).all()
+        for row in rows:
+            row.state = WorkState.PENDING.value
+            row.attempts = 0
+            row.next_attempt_at = utcnow()
+            row.locked_until = None
+        ids = [row.id for row in rows]
+    for outbox_id in ids:
+        enqueue_outbox(gw, outbox_id)
+    return ids
+
+
+# --- messages to reporters -------------------------------------------------
+
+
+def send_outbound(message_id: int) -> str:
+    """Send one message to a reporter through the provider it came from."""
+    gw = current()
+    with gw.sessions() as session, session.begin():
+        if not work.claim(
+            session, OutboundMessage, message_id, gw.settings.job_lease_seconds, due=True
+        ):
+            return "skipped"
+        message = session.get(OutboundMessage, message_id)
+        assert message is not None
+        provider, attempt = message.provider, message.attempts
+        address = gw.cipher.decrypt(message.address_enc).decode()
+        body = gw.cipher.decrypt(message.body_enc).decode()
+    try:
+        sent = outbound.send(gw.settings, provider, address, body, message_id)
+        error, provider_id = None, sent
+    except outbound.PermanentSendError as exc:
+        error, provider_id = str(exc)[:500], None
+        permanent = True
+    except Exception as exc:  # noqa: BLE001 - provider down: retry later
+        error, provider_id = f"{type(exc).__name__}", None
+        permanent = False
+    next_at = None
+    with gw.sessions() as session, session.begin():
+        message = session.get(OutboundMessage, message_id)
+        assert message is not None
+        message.locked_until = None
+        message.last_error = error
+        if error is None:
+            message.state = WorkState.DONE.value
+            message.sent_at = utcnow()
+            message.provider_message_id = provider_id
+        else:
+            delay = None if permanent else retry_delay(gw.settings.forward_retry_delays, attempt)
+            if delay is None:
+                message.state = WorkState.DEAD.value
+            else:
+                next_at = utcnow() + timedelta(seconds=delay)
+                message.next_attempt_at = next_at
+    if next_at is not None:
+        enqueue_outbound(gw, message_id, at=next_at)
+    log.info(
+        "outbound %s attempt %s: %s", message_id, attempt, "sent" if error is None else "failed"
+    )
+    return "sent" if error is None else "failed"

@@ -1,0 +1,139 @@
+"""Keeping reporters unexposed: pseudonyms, encryption at rest, clean logs.
+
+- A sender is known only by a pseudonym: HMAC-SHA256(GATEWAY_PSEUDONYM_KEY,
+  channel + ":" + normalised address). Phone numbers are normalised to E.164
+  with `phonenumbers` so `+243 81 …` and `0081…` give one pseudonym.
+- Report content, attachments and reply addresses are encrypted with
+  `MultiFernet`: GATEWAY_DATA_KEY holds one or more keys separated by commas,
+  the first encrypts, all decrypt, so a key can be rotated (docs/deployment.md).
+- `RedactingFilter` is the safety net on every log handler: it masks phone
+  numbers, long digit runs (chat ids) and IP addresses in any log line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+from typing import Any
+
+import phonenumbers
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+class Cipher:
+    """Authenticated encryption of bytes and JSON with rotatable keys."""
+
+    def __init__(self, keys: str) -> None:
+        self._fernet = MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",")])
+
+    def encrypt(self, data: bytes) -> bytes:
+        return self._fernet.encrypt(data)
+
+    def decrypt(self, token: bytes) -> bytes:
+        return self._fernet.decrypt(bytes(token))
+
+    def encrypt_json(self, value: Any) -> bytes:
+        return self.encrypt(json.dumps(value, separators=(",", ":")).encode())
+
+    def decrypt_json(self, token: bytes | None) -> Any:
+        if token is None:
+            return None
+        return json.loads(self.decrypt(token))
+
+    def rotate(self, token: bytes) -> bytes:
+        """Re-encrypt a token under the first (current) key."""
+        return self._fernet.rotate(bytes(token))
+
+
+__all__ = [
+    "Cipher",
+    "InvalidToken",
+    "Pseudonymizer",
+    "RedactingFilter",
+    "normalise_address",
+]
+
+
+def normalise_address(address: str, default_region: str | None = None) -> str:
+    """E.164 for anything that parses as a phone number; else the stable id as given.
+
+    Operators send from names (`MTN`) and WhatsApp from business-scoped ids;
+    those are kept as given (stripped), as DESIGN.md requires.
+    """
+    candidate = address.strip()
+    for prefix in ("whatsapp:", "tel:", "sms:"):
+        if candidate.lower().startswith(prefix):
+            candidate = candidate[len(prefix) :]
+    digits = re.sub(r"[\s\-().]", "", candidate)
+    if re.fullmatch(r"\+?\d{6,15}", digits):
+        try:
+            number = phonenumbers.parse(
+                digits if digits.startswith("+") else "+" + digits, default_region
+            )
+            if phonenumbers.is_possible_number(number):
+                return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        except phonenumbers.NumberParseException:
+            pass
+    return candidate
+
+
+class Pseudonymizer:
+    """Stable, keyed, one-way names for senders."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key.encode()
+
+    def pseudonym(self, channel: str, address: str) -> str:
+        message = f"{channel}:{normalise_address(address)}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def digest(self, purpose: str, value: str) -> str:
+        """A keyed hash for rate-limit and lock keys (never a clear value in Redis)."""
+        return hmac.new(self._key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+_REDACTIONS = [
+    # IPv4 and IPv6 addresses.
+    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), "[ip]"),
+    (re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b"), "[ip]"),
+    # Phone numbers with a + and chat ids / long digit runs (7 or more digits).
+    (re.compile(r"(?:whatsapp:)?\+\d[\d\s\-]{5,}\d"), "[phone]"),
+    (re.compile(r"(?<![\w-])\d{7,}(?![\w-])"), "[number]"),
+]
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Masks phone numbers, chat ids and IP addresses in every record it sees.
+
+    The code never logs content on purpose; this catches what slips through
+    (a library's error message quoting a URL or a number).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg = cleaned
+            record.args = ()
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def install_log_redaction(logger: logging.Logger | None = None) -> None:
+    """Attach the filter to every handler of the root logger (and the given one)."""
+    targets = [logging.getLogger(), *([logger] if logger else [])]
+    for target in targets:
+        for handler in target.handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())

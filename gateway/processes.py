@@ -1,0 +1,185 @@
+"""Long-running processes: the web server, the worker, and the demo that runs both."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .config import ConfigError, Settings, write_keys_file
+
+log = logging.getLogger(__name__)
+
+# Client addresses never reach the access log: no %(h)s, no X-Forwarded-For.
+ACCESS_LOG_FORMAT = '"%(r)s" %(s)s %(b)s %(M)sms'
+
+
+def _check_forwarders(settings: Settings) -> None:
+    from .forwarders import validate
+
+    problems = validate(settings)
+    if problems:
+        raise ConfigError("; ".join(problems))
+
+
+def _embedded_redis(settings: Settings):  # type: ignore[no-untyped-def]
+    if not settings.uses_embedded_redis:
+        return None
+    from .embedded_redis import EmbeddedRedis
+
+    return EmbeddedRedis(settings.data_dir).start()
+
+
+def run_server(settings: Settings, host: str, port: int, workers: int, threads: int) -> int:
+    """The web application under gunicorn (gthread workers)."""
+    from gunicorn.app.base import BaseApplication
+
+    _check_forwarders(settings)
+    embedded = _embedded_redis(settings)
+
+    class GatewayServer(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("timeout", 60)
+            self.cfg.set("graceful_timeout", 20)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
+            self.cfg.set("forwarded_allow_ips", "127.0.0.1")
+
+        def load(self):  # type: ignore[no-untyped-def]
+            from .app import create_app
+
+            return create_app(settings)
+
+    try:
+        GatewayServer().run()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) -> int:
+    """An RQ worker on every gateway queue, with RQ's scheduler and the sweeper."""
+    from rq import SimpleWorker
+
+    from . import runtime
+    from .app import load_channel_modules
+    from .runtime import Gateway
+    from .sweeper import SweeperThread
+
+    _check_forwarders(settings)
+    embedded = _embedded_redis(settings)
+    load_channel_modules()
+    gw = runtime.install(Gateway.from_settings(settings))
+    thread = SweeperThread(gw) if sweeper else None
+    if thread:
+        thread.start()
+    try:
+        worker = SimpleWorker(gw.queues(), connection=gw.redis)
+        worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+    finally:
+        if thread:
+            thread.stop()
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def run_demo(data_dir: str | None, port: int, host: str) -> int:
+    """Database, embedded Redis, web server, worker and sweeper; Ctrl-C stops all."""
+    from .embedded_redis import EmbeddedRedis
+    from .migrate import upgrade
+
+    directory = Path(data_dir or os.environ.get("GATEWAY_DATA_DIR") or "./var").resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    for name, value in write_keys_file(directory).items():
+        env.setdefault(name, value)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    env.setdefault("PUBLIC_BASE_URL", base)
+    if not env.get("CASE_TRACKER_URL") and "webhook" in env.get("FORWARDERS", "webhook"):
+        env["CASE_TRACKER_URL"] = f"{base}/_demo/tracker"
+        env["CASE_TRACKER_SECRET"] = secrets.token_urlsafe(24)
+        env["GATEWAY_DEMO_TRACKER"] = "1"
+    env.setdefault("SWEEP_INTERVAL_SECONDS", "10")
+    settings = Settings.load(environ=env, data_dir=directory)
+    _check_forwarders(settings)
+    redis = None
+    if settings.uses_embedded_redis:
+        redis = EmbeddedRedis(directory).start()
+        env["REDIS_URL"] = redis.url
+    upgrade(settings.database_url)
+
+    command = [sys.executable, "-m", "gateway"]
+    children = [
+        subprocess.Popen([*command, "worker", "--data-dir", str(directory)], env=env),
+        subprocess.Popen(
+            [
+                *command,
+                "serve",
+                "--data-dir",
+                str(directory),
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+            ],
+            env=env,
+        ),
+    ]
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    print(
+        f"""
+Complaint gateway demo is running (data in {directory}).
+  Web form:      {base}/report
+  Status check:  {base}/status
+  Health:        {base}/healthz
+  Metrics:       {base}/metrics
+  Case tracker:  {settings.case_tracker_url}
+List cases with:  complaint-gateway cases list --data-dir {directory}
+Press Ctrl-C to stop.
+""",
+        flush=True,
+    )
+    code = 0
+    try:
+        while not stopping:
+            for child in children:
+                if child.poll() is not None:
+                    print(
+                        f"a gateway process exited with code {child.returncode}; stopping",
+                        file=sys.stderr,
+                    )
+                    stopping, code = True, 1
+            time.sleep(0.5)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if redis is not None:
+            redis.stop()
+        print("stopped", flush=True)
+    return code

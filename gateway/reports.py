@@ -1,0 +1,54 @@
+"""The one report type every channel fills, whatever way it was taken in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    SEXUAL_EXPLOITATION = "sexual_exploitation"
+    SEXUAL_ABUSE = "sexual_abuse"
+    OTHER_MISCONDUCT = "other_misconduct"
+
+
+class Affected(StrEnum):
+    SELF = "self"
+    SOMEONE_ELSE = "someone_else"
+    CHILD = "child"
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class NewReport:
+    """A report as given; only the narrative (or an attachment) is required."""
+
+    narrative: str
+    language: str
+    category: Category | None = None
+    affected: Affected | None = None
+    danger_now: bool | None = None
+    location: str | None = None
+    incident_time: str | None = None
+    follow_up: bool = False
+    attachments: list[NewAttachment] = field(default_factory=list)
+
+    @property
+    def child_involved(self) -> bool:
+        return self.affected is Affected.CHILD
+
+    def content(self) -> dict[str, object]:
+        """The part stored encrypted."""
+        return {
+            "narrative": self.narrative,
+            "location": self.location,
+            "incident_time": self.incident_time,
+            "danger_now": self.danger_now,
+            "affected": self.affected.value if self.affected else None,
+            "category": self.category.value if self.category else None,
+        }

@@ -1,0 +1,64 @@
+"""Console users: Argon2 password hashes and a TOTP second factor for everyone."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import pyotp
+from argon2 import PasswordHasher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .models import Role, User
+from .privacy import Cipher
+
+_hasher = PasswordHasher()
+
+
+class UserError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class NewUser:
+    username: str
+    role: Role
+    password: str
+    totp_secret: str
+
+    def provisioning_uri(self, issuer: str = "Complaint gateway") -> str:
+        return pyotp.TOTP(self.totp_secret).provisioning_uri(self.username, issuer_name=issuer)
+
+
+def create_user(
+    session: Session, cipher: Cipher, username: str, role: str, actor: str = "cli"
+) -> NewUser:
+    """Make a user with a one-time password (to change at first sign-in)."""
+    username = username.strip()
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace("_", "").replace(".", "").isalnum()
+    ):
+        raise UserError("a username is 1-64 letters, digits, '.' or '_'")
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise UserError(f"role must be one of: {', '.join(r.value for r in Role)}") from None
+    if session.scalars(select(User).where(User.username == username)).first():
+        raise UserError(f"user {username!r} exists already")
+    password = secrets.token_urlsafe(12)
+    totp_secret = pyotp.random_base32()
+    session.add(
+        User(
+            username=username,
+            role=role_value.value,
+            password_hash=_hasher.hash(password),
+            totp_secret_enc=cipher.encrypt(totp_secret.encode()),
+            must_change_password=True,
+        )
+    )
+    audit.record(session, actor, "user.create", username, {"role": role_value.value})
+    return NewUser(username, role_value, password, totp_secret)

@@ -1,0 +1,1 @@
+"""Message catalogs (<locale>/LC_MESSAGES/messages.po) and hotline audio prompts."""

@@ -1,0 +1,180 @@
+"""Shared fixtures: real PostgreSQL and Redis, and the embedded default (SQLite + embedded Redis).
+
+`gw` is parametrised over both backends, so every test that uses it runs on
+each. PostgreSQL gets a fresh schema per test run, Redis a database per
+xdist worker, flushed around each test. Outbound HTTP goes only to the
+local servers these fixtures start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+
+from gateway import runtime
+from gateway.config import Settings
+from gateway.embedded_redis import EmbeddedRedis
+from gateway.migrate import upgrade
+from gateway.models import Base
+from gateway.runtime import Gateway
+from tests.support.tracker import TrackerServer
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg:///test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+REQUIRE = os.environ.get("GATEWAY_TEST_REQUIRE_SERVICES") == "1"
+
+KEYS = {
+    "GATEWAY_SECRET_KEY": "test-secret-key-0123456789abcdef",
+    "GATEWAY_DATA_KEY": Fernet.generate_key().decode(),
+    "GATEWAY_PSEUDONYM_KEY": "test-pseudonym-key-0123456789",
+}
+
+
+def _worker_index(config: pytest.Config) -> int:
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(name[2:]) if name.startswith("gw") else 0
+
+
+def _service_missing(what: str, exc: Exception) -> None:
+    message = f"{what} is not reachable ({type(exc).__name__})"
+    if REQUIRE:
+        pytest.fail(message + " and GATEWAY_TEST_REQUIRE_SERVICES=1")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    """A fresh schema in the test database, migrated once, dropped at the end."""
+    schema = f"cg_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001
+        _service_missing("PostgreSQL", exc)
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    upgrade(url)
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def real_redis_url(pytestconfig: pytest.Config) -> str:
+    url = f"{REDIS_URL}/{1 + _worker_index(pytestconfig) % 15}"
+    try:
+        redis_lib.Redis.from_url(url).ping()
+    except Exception as exc:  # noqa: BLE001
+        _service_missing("Redis", exc)
+    return url
+
+
+@pytest.fixture(scope="session")
+def embedded_redis_url() -> Iterator[str]:
+    directory = Path(tempfile.mkdtemp(prefix="cg-redis-"))
+    server = EmbeddedRedis(directory).start()
+    yield server.url
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template() -> Iterator[Path]:
+    """A migrated SQLite file, copied for each test (migrating each time is slow)."""
+    directory = Path(tempfile.mkdtemp(prefix="cg-sqlite-"))
+    path = directory / "template.db"
+    upgrade(f"sqlite:///{path}")
+    yield path
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def _truncate(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        names = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def tracker() -> Iterator[TrackerServer]:
+    server = TrackerServer(secret="tracker-secret").start()
+    yield server
+    server.stop()
+
+
+def make_env(database_url: str, redis_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
+    env = {
+        **KEYS,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "FORWARD_RETRY_DELAYS": "0,0,0",
+        "PUBLIC_BASE_URL": "http://gateway.test",
+        "GATEWAY_JOB_LEASE_SECONDS": "30",
+        "FORWARDERS": "webhook",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture(params=["postgres", "embedded"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(database URL, Redis URL) of one backend, clean for this test."""
+    if request.param == "postgres":
+        db_url = request.getfixturevalue("pg_schema_url")
+        redis_url = request.getfixturevalue("real_redis_url")
+        _truncate(db_url)
+    else:
+        path = tmp_path / "gateway.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        db_url = f"sqlite:///{path}"
+        redis_url = request.getfixturevalue("embedded_redis_url")
+    redis_lib.Redis.from_url(redis_url).flushdb()
+    yield db_url, redis_url
+    redis_lib.Redis.from_url(redis_url).flushdb()
+
+
+@pytest.fixture
+def env(backend: tuple[str, str], tracker: TrackerServer, tmp_path: Path) -> dict[str, str]:
+    """The environment a gateway process would get, pointing at this test's services."""
+    db_url, redis_url = backend
+    return make_env(
+        db_url,
+        redis_url,
+        tmp_path,
+        CASE_TRACKER_URL=tracker.url,
+        CASE_TRACKER_SECRET=tracker.secret,
+    )
+
+
+@pytest.fixture
+def gw(env: dict[str, str], tmp_path: Path) -> Iterator[Gateway]:
+    gateway = runtime.install(Gateway.from_settings(Settings.from_mapping(env, tmp_path)))
+    yield gateway
+    runtime.uninstall()
+    gateway.close()
+
+
+@pytest.fixture
+def app(gw: Gateway):  # type: ignore[no-untyped-def]
+    from gateway.app import create_app
+
+    application = create_app(gateway=gw)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
