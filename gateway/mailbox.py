@@ -1,0 +1,123 @@
+"""The reporter's side, for every channel: file a report, check it, answer.
+
+Channels call these functions and never open a database session or touch a
+queue themselves. Each call is one transaction; jobs are enqueued after it
+commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import lookup
+from .cases import (
+    Receipt,
+    add_event,
+    display_number,
+    enqueue_forwarding,
+    file_report,
+    reporter_view,
+)
+from .lookup import Answer
+from .models import Case, CaseEventKind
+from .reports import NewReport
+from .runtime import Gateway
+
+MAX_MESSAGE_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class Message:
+    at: datetime
+    direction: str  # "in": from the focal point to the reporter; "out": from the reporter
+    text: str
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What a reporter who gave the right number and PIN may see."""
+
+    answer: Answer
+    case_id: int | None = None
+    case_number: str | None = None
+    status: str | None = None
+    messages: tuple[Message, ...] = ()
+    can_reply: bool = False
+
+
+def submit_report(
+    gw: Gateway,
+    report: NewReport,
+    *,
+    channel: str,
+    provider: str | None = None,
+    sender_pseudonym: str | None = None,
+    reply_address: str | None = None,
+) -> Receipt:
+    """File a complete report now (web form, hotline) and start forwarding it."""
+    with gw.sessions() as session, session.begin():
+        receipt = file_report(
+            session,
+            gw,
+            report,
+            channel=channel,
+            provider=provider,
+            sender_pseudonym=sender_pseudonym,
+            reply_address=reply_address,
+        )
+    # Redis away: the case is stored, and the sweeper will enqueue its forwarding.
+    with contextlib.suppress(Exception):
+        enqueue_forwarding(gw, receipt.case_id)
+    return receipt
+
+
+def _view(gw: Gateway, case: Case) -> StatusView:
+    return StatusView(
+        answer=Answer.FOUND,
+        case_id=case.id,
+        case_number=display_number(case, gw.settings.case_number_prefix),
+        status=case.status,
+        messages=tuple(Message(at, d, text) for at, d, text in reporter_view(gw, case)),
+        can_reply=case.status != "closed",
+    )
+
+
+def check_status(gw: Gateway, typed_number: str, pin: str, client: str | None) -> StatusView:
+    """Number + PIN → the case's status and messages, or WRONG / LOCKED."""
+    with gw.sessions() as session, session.begin():
+        result = lookup.check(session, gw, typed_number, pin, client)
+        if result.case is None:
+            return StatusView(answer=result.answer)
+        return _view(gw, result.case)
+
+
+def view_case(gw: Gateway, case_id: int) -> StatusView | None:
+    """The status view again, for a reporter already verified in this visit."""
+    with gw.sessions() as session:
+        case = session.get(Case, case_id)
+        return _view(gw, case) if case is not None else None
+
+
+def reply(gw: Gateway, case_id: int, text: str) -> bool:
+    """Store the reporter's answer as a case event; False when the case is closed."""
+    text = text.strip()[:MAX_MESSAGE_LENGTH]
+    if not text:
+        return False
+    with gw.sessions() as session, session.begin():
+        case = session.get(Case, case_id, with_for_update=True)
+        if case is None or case.status == "closed":
+            return False
+        add_event(session, gw, case, CaseEventKind.MESSAGE_FROM_REPORTER, "reporter", body=text)
+    return True
+
+
+def message_reporter(gw: Gateway, case_id: int, text: str, actor: str) -> bool:
+    """A focal point's (or the case tracker's) message, shown at the next status check."""
+    with gw.sessions() as session, session.begin():
+        case = session.get(Case, case_id)
+        if case is None:
+            return False
+        add_event(session, gw, case, CaseEventKind.MESSAGE_TO_REPORTER, actor, body=text)
+    return True

@@ -1,0 +1,90 @@
+"""Status look-ups: same answer for unknown and wrong, locks that reveal nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway import lookup
+from gateway.cases import file_report
+from gateway.lookup import Answer
+from gateway.reports import NewReport
+
+
+@pytest.fixture
+def receipt(gw):  # type: ignore[no-untyped-def]
+    with gw.sessions() as session, session.begin():
+        return file_report(session, gw, NewReport(narrative="x", language="en"), channel="web")
+
+
+def ask(gw, number: str, pin: str, client: str | None = "198.51.100.7") -> Answer:  # type: ignore[no-untyped-def]
+    with gw.sessions() as session, session.begin():
+        return lookup.check(session, gw, number, pin, client).answer
+
+
+def wrong_pin(pin: str) -> str:
+    return "000000" if pin != "000000" else "111111"
+
+
+def test_found_with_any_separators(gw, receipt) -> None:  # type: ignore[no-untyped-def]
+    digits = receipt.case_number.replace("-", "")
+    assert ask(gw, receipt.case_number, receipt.pin) is Answer.FOUND
+    assert ask(gw, f" {digits[:4]} {digits[4:10]} {digits[10:]} ", receipt.pin) is Answer.FOUND
+
+
+def test_unknown_number_and_wrong_pin_answer_the_same(gw, receipt) -> None:  # type: ignore[no-untyped-def]
+    assert ask(gw, receipt.case_number, wrong_pin(receipt.pin)) is Answer.WRONG
+    assert ask(gw, "2026-000777-" + "0123456789"[0], receipt.pin) is Answer.WRONG
+    assert ask(gw, "not a number", receipt.pin) is Answer.WRONG
+
+
+@pytest.mark.parametrize("existing", [True, False])
+def test_repeated_failures_lock_the_number_whether_it_exists_or_not(gw, receipt, existing) -> None:  # type: ignore[no-untyped-def]
+    number = receipt.case_number if existing else "2026-000555-" + "0"
+    answers = [ask(gw, number, wrong_pin(receipt.pin), client=None) for _ in range(5)]
+    assert answers == [Answer.WRONG] * 5
+    # Now even the right PIN gets LOCKED, exactly as an unknown number does.
+    assert ask(gw, number, receipt.pin, client=None) is Answer.LOCKED
+    if existing:
+        assert ask(gw, receipt.case_number.replace("-", " "), receipt.pin) is Answer.LOCKED
+
+
+def test_success_clears_earlier_failures(gw, receipt) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(4):
+        ask(gw, receipt.case_number, wrong_pin(receipt.pin), client=None)
+    assert ask(gw, receipt.case_number, receipt.pin, client=None) is Answer.FOUND
+    for _ in range(4):
+        assert ask(gw, receipt.case_number, wrong_pin(receipt.pin), client=None) is Answer.WRONG
+    assert ask(gw, receipt.case_number, receipt.pin, client=None) is Answer.FOUND
+
+
+def test_one_client_is_rate_limited_across_numbers(gw, receipt) -> None:  # type: ignore[no-untyped-def]
+    for n in range(lookup.MAX_ATTEMPTS_PER_CLIENT):
+        ask(gw, f"2026-{n:06d}-0", "123456", client="203.0.113.9")
+    assert ask(gw, receipt.case_number, receipt.pin, client="203.0.113.9") is Answer.LOCKED
+    assert ask(gw, receipt.case_number, receipt.pin, client="203.0.113.10") is Answer.FOUND
+    keys = [k.decode() for k in gw.redis.keys("*")]
+    assert keys and not any("203.0.113" in k for k in keys)
+
+
+def test_mailbox_round_trip(gw, tracker) -> None:  # type: ignore[no-untyped-def]
+    from gateway import mailbox
+    from tests.support.jobs import run_jobs
+
+    receipt = mailbox.submit_report(
+        gw, NewReport(narrative="the report itself", language="fr"), channel="web"
+    )
+    run_jobs(gw)
+    assert len(tracker.cases) == 1
+    view = mailbox.check_status(gw, receipt.case_number, receipt.pin, client=None)
+    assert view.answer is Answer.FOUND and view.status == "received" and view.messages == ()
+    assert mailbox.message_reporter(gw, receipt.case_id, "Can you tell us where?", "focal")
+    assert mailbox.reply(gw, receipt.case_id, "Near the market")
+    assert not mailbox.reply(gw, receipt.case_id, "   ")
+    view = mailbox.view_case(gw, receipt.case_id)
+    assert [(m.direction, m.text) for m in view.messages] == [
+        ("in", "Can you tell us where?"),
+        ("out", "Near the market"),
+    ]
+    assert all("the report itself" not in m.text for m in view.messages)
+    wrong = mailbox.check_status(gw, receipt.case_number, wrong_pin(receipt.pin), client=None)
+    assert wrong.answer is Answer.WRONG and wrong.case_id is None and wrong.status is None
