@@ -39,11 +39,6 @@ KEYS = {
 }
 
 
-def _worker_index(config: pytest.Config) -> int:
-    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    return int(name[2:]) if name.startswith("gw") else 0
-
-
 def _service_missing(what: str, exc: Exception) -> None:
     message = f"{what} is not reachable ({type(exc).__name__})"
     if REQUIRE:
@@ -71,13 +66,26 @@ def pg_schema_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def real_redis_url(pytestconfig: pytest.Config) -> str:
-    url = f"{REDIS_URL}/{1 + _worker_index(pytestconfig) % 15}"
+def real_redis_url() -> Iterator[str]:
+    """A Redis database (1-15) claimed for this test process alone.
+
+    Test runs in parallel (xdist workers, two checkouts) each flush their own
+    database; the claims are keys in database 0 that expire if a run dies.
+    """
     try:
-        redis_lib.Redis.from_url(url).ping()
+        claims = redis_lib.Redis.from_url(f"{REDIS_URL}/0")
+        claims.ping()
     except Exception as exc:  # noqa: BLE001
         _service_missing("Redis", exc)
-    return url
+    token = uuid.uuid4().hex
+    for db in range(1, 16):
+        key = f"complaint-gateway-test:db:{db}"
+        if claims.set(key, token, nx=True, ex=3 * 3600):
+            yield f"{REDIS_URL}/{db}"
+            if claims.get(key) == token.encode():
+                claims.delete(key)
+            return
+    pytest.fail("no free Redis database for tests (15 claimed); wait or flush db 0 claims")
 
 
 @pytest.fixture(scope="session")
