@@ -173,15 +173,13 @@ def send_outbound(message_id: int) -> str:
         provider, attempt = message.provider, message.attempts
         address = gw.cipher.decrypt(message.address_enc).decode()
         body = gw.cipher.decrypt(message.body_enc).decode()
+    error, provider_id, permanent = None, None, False
     try:
-        sent = outbound.send(gw.settings, provider, address, body, message_id)
-        error, provider_id = None, sent
+        provider_id = outbound.send(gw.settings, provider, address, body, message_id)
     except outbound.PermanentSendError as exc:
-        error, provider_id = str(exc)[:500], None
-        permanent = True
+        error, permanent = str(exc)[:500], True
     except Exception as exc:  # noqa: BLE001 - provider down: retry later
-        error, provider_id = f"{type(exc).__name__}", None
-        permanent = False
+        error = type(exc).__name__
     next_at = None
     with gw.sessions() as session, session.begin():
         message = session.get(OutboundMessage, message_id)
@@ -192,6 +190,9 @@ def send_outbound(message_id: int) -> str:
             message.state = WorkState.DONE.value
             message.sent_at = utcnow()
             message.provider_message_id = provider_id
+            # Sent: the text (it may hold a PIN) and the address are no longer needed.
+            message.body_enc = gw.cipher.encrypt(b"")
+            message.address_enc = gw.cipher.encrypt(b"")
         else:
             delay = None if permanent else retry_delay(gw.settings.forward_retry_delays, attempt)
             if delay is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import re
@@ -96,16 +97,28 @@ class Pseudonymizer:
 
 
 _REDACTIONS = [
-    # IPv4 and IPv6 addresses.
+    # IPv4 addresses (IPv6 is checked with the ipaddress module in redact).
     (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"), "[ip]"),
-    (re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b"), "[ip]"),
     # Phone numbers with a + and chat ids / long digit runs (7 or more digits).
     (re.compile(r"(?:whatsapp:)?\+\d[\d\s\-]{5,}\d"), "[phone]"),
     (re.compile(r"(?<![\w-])\d{7,}(?![\w-])"), "[number]"),
 ]
 
 
+_IPV6_CANDIDATE = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
+
+
+def _ipv6(match: re.Match[str]) -> str:
+    try:
+        ipaddress.IPv6Address(match.group(0))
+    except ValueError:
+        return match.group(0)  # a time of day or another colon-separated value
+    return "[ip]"
+
+
 def redact(text: str) -> str:
+    """Mask IP addresses, phone numbers and long digit runs (chat ids) in `text`."""
+    text = _IPV6_CANDIDATE.sub(_ipv6, text)
     for pattern, replacement in _REDACTIONS:
         text = pattern.sub(replacement, text)
     return text

@@ -29,7 +29,7 @@ class NewUser:
     totp_secret: str
 
     def provisioning_uri(self, issuer: str = "Complaint gateway") -> str:
-        return pyotp.TOTP(self.totp_secret).provisioning_uri(self.username, issuer_name=issuer)
+        return pyotp.TOTP(self.totp_secret).provisioning_uri(name=self.username, issuer_name=issuer)
 
 
 def create_user(

@@ -1,0 +1,235 @@
+"""Health, metrics, configuration errors, users, audit chain, retention, attachment links."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from gateway import audit, mailbox
+from gateway.config import ConfigError, Settings
+from gateway.forwarders.payload import attachment_link
+from gateway.models import AuditEntry, Case, InboundEvent, OutboundMessage, User
+from gateway.reports import NewAttachment, NewReport
+from gateway.retention import purge
+from gateway.runtime import Gateway, redis_from_url
+from gateway.users import UserError, create_user
+from tests.conftest import KEYS
+
+
+def test_healthz_ok(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok", "failed": []}
+
+
+def test_healthz_names_redis_when_it_is_down(app, gw) -> None:  # type: ignore[no-untyped-def]
+    app.extensions["gateway"] = replace(gw, redis=redis_from_url("redis://127.0.0.1:1/0"))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503 and response.json["failed"] == ["redis"]
+
+
+def test_healthz_names_the_database_when_it_is_down(app, gw, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gateway.db import make_engine
+
+    broken = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    app.extensions["gateway"] = replace(gw, engine=broken)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503 and response.json["failed"] == ["database"]
+
+
+def test_metrics_count_without_personal_data(client, gw) -> None:  # type: ignore[no-untyped-def]
+    mailbox.submit_report(
+        gw, NewReport(narrative="Corporal at the water point", language="fr"), channel="web"
+    )
+    body = client.get("/metrics").get_data(as_text=True)
+    assert 'gateway_reports_total{channel="web"} 1.0' in body
+    assert 'gateway_queue_depth{queue="forwarding"} 1.0' in body
+    assert 'gateway_forwarding_outbox{state="pending",target="webhook"} 1.0' in body
+    assert "Corporal" not in body
+
+
+@pytest.mark.parametrize(
+    ("missing", "named"),
+    [
+        ("GATEWAY_DATA_KEY", "GATEWAY_DATA_KEY"),
+        ("GATEWAY_PSEUDONYM_KEY", "GATEWAY_PSEUDONYM_KEY"),
+        ("GATEWAY_SECRET_KEY", "GATEWAY_SECRET_KEY"),
+    ],
+)
+def test_missing_key_is_one_clear_line(missing: str, named: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in KEYS.items() if k != missing}
+    with pytest.raises(ConfigError, match=named):
+        Settings.from_mapping(env, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GATEWAY_DATA_KEY", "short"),
+        ("FORWARD_RETRY_DELAYS", "10,soon"),
+        ("INTAKE_TIMEOUT_SECONDS", "fifteen"),
+        ("CASE_TRACKER_URL", "ftp://x"),
+    ],
+)
+def test_malformed_setting_is_named(name: str, value: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {**KEYS, "CASE_TRACKER_SECRET": "s", name: value}
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_mapping(env, tmp_path)
+
+
+def test_cli_stops_with_one_line_naming_the_missing_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {"PATH": "/usr/bin:/bin", "GATEWAY_SECRET_KEY": "x", "GATEWAY_PSEUDONYM_KEY": "y"}
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "cases", "list", "--data-dir", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "GATEWAY_DATA_KEY" in lines[0]
+
+
+def test_worker_refuses_to_start_without_a_tracker_url(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {"PATH": "/usr/bin:/bin", **KEYS}
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "worker", "--burst", "--data-dir", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "CASE_TRACKER_URL" in result.stderr
+
+
+def test_users_create_and_audit_chain(gw) -> None:  # type: ignore[no-untyped-def]
+    with gw.sessions() as session, session.begin():
+        user = create_user(session, gw.cipher, "amina", "focal_point")
+        with pytest.raises(UserError):
+            create_user(session, gw.cipher, "amina", "admin")
+        with pytest.raises(UserError):
+            create_user(session, gw.cipher, "bob", "superuser")
+        audit.record(session, "amina", "case.view", "42")
+    assert len(user.password) >= 12 and len(user.totp_secret) == 32
+    with gw.sessions() as session:
+        stored = session.scalars(select(User)).one()
+        assert user.password not in stored.password_hash
+        assert gw.cipher.decrypt(stored.totp_secret_enc).decode() == user.totp_secret
+        assert audit.verify(session) == (True, None)
+    with gw.sessions() as session, session.begin():
+        first = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).first()
+        first.target = "someone-else"
+    with gw.sessions() as session:
+        ok, bad_id = audit.verify(session)
+        assert not ok and bad_id == first.id
+
+
+def test_users_create_command_prints_password_and_totp(env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "users",
+            "create",
+            "--role",
+            "admin",
+            "chief",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "one-time password" in result.stdout and "TOTP secret" in result.stdout
+
+
+def test_purge_forgets_reply_addresses_and_raw_payloads(gw) -> None:  # type: ignore[no-untyped-def]
+    receipt = mailbox.submit_report(
+        gw,
+        NewReport(narrative="x", language="en", follow_up=True),
+        channel="sms",
+        reply_address="+243810000006",
+    )
+    old = datetime.now(UTC) - timedelta(days=400)
+    with gw.sessions() as session, session.begin():
+        case = session.get(Case, receipt.case_id)
+        assert case.reply_address_enc is not None
+        case.received_at = old
+        session.add(
+            InboundEvent(
+                channel="sms",
+                provider="p",
+                provider_message_id="1",
+                sender_pseudonym="x",
+                payload_enc=gw.cipher.encrypt_json({"sender": "+243810000006"}),
+                received_at=old,
+                created_at=old,
+                state="done",
+                processed_at=old,
+            )
+        )
+        session.add(
+            OutboundMessage(
+                channel="sms",
+                provider="p",
+                address_enc=gw.cipher.encrypt(b"+243810000006"),
+                body_enc=gw.cipher.encrypt(b"PIN 123456"),
+                dedupe_key="k",
+                state="dead",
+                created_at=old,
+            )
+        )
+    counts = purge(gw)
+    assert counts == {"reply addresses": 1, "inbound payloads": 1, "outbound messages": 1}
+    with gw.sessions() as session:
+        assert session.get(Case, receipt.case_id).reply_address_enc is None
+        event = session.scalars(select(InboundEvent)).one()
+        assert gw.cipher.decrypt_json(event.payload_enc) == {}
+        message = session.scalars(select(OutboundMessage)).one()
+        assert gw.cipher.decrypt(message.body_enc) == b""
+
+
+def test_reply_address_kept_only_with_consent(gw) -> None:  # type: ignore[no-untyped-def]
+    receipt = mailbox.submit_report(
+        gw,
+        NewReport(narrative="x", language="en", follow_up=False),
+        channel="sms",
+        reply_address="+243810000007",
+    )
+    with gw.sessions() as session:
+        assert session.get(Case, receipt.case_id).reply_address_enc is None
+
+
+def test_attachment_link_is_signed_and_expires(client, gw) -> None:  # type: ignore[no-untyped-def]
+    pdf = b"%PDF-1.4 statement"
+    receipt = mailbox.submit_report(
+        gw,
+        NewReport(
+            narrative="see file", language="en", attachments=[NewAttachment("application/pdf", pdf)]
+        ),
+        channel="web",
+    )
+    with gw.sessions() as session:
+        attachment = session.get(Case, receipt.case_id).report.attachments[0]
+        assert pdf not in attachment.data_enc
+    url, _ = attachment_link(gw, attachment.id, datetime.now(UTC))
+    path = url.removeprefix(gw.settings.public_base_url)
+    response = client.get(path)
+    assert response.status_code == 200 and response.data == pdf
+    assert response.headers["Cache-Control"] == "no-store"
+    assert client.get(path[:-3] + "abc").status_code == 403
+    forged = Gateway.from_settings(replace(gw.settings, secret_key="another key"))
+    other, _ = attachment_link(forged, attachment.id, datetime.now(UTC))
+    assert client.get(other.removeprefix(gw.settings.public_base_url)).status_code == 403
+    forged.close()

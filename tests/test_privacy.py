@@ -1,0 +1,126 @@
+"""Pseudonyms, encryption at rest with key rotation, log redaction, image metadata."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+from cryptography.fernet import Fernet
+from PIL import Image
+
+from gateway.media import UnsupportedMedia, checked_type, strip_metadata
+from gateway.privacy import Cipher, Pseudonymizer, RedactingFilter, normalise_address, redact
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("+243 81 000 0003", "+243810000003"),
+        ("243810000003", "+243810000003"),
+        ("whatsapp:+243810000003", "+243810000003"),
+        ("tel:+243-81-000-0003", "+243810000003"),
+        ("MTN", "MTN"),
+        ("whatsapp:US.13491208655302741918", "US.13491208655302741918"),
+        ("  Orange ", "Orange"),
+    ],
+)
+def test_addresses_normalise_to_e164_or_stay_as_given(given: str, expected: str) -> None:
+    assert normalise_address(given) == expected
+
+
+def test_pseudonym_is_stable_keyed_and_per_channel() -> None:
+    p = Pseudonymizer("k1")
+    assert p.pseudonym("sms", "+243 81 000 0003") == p.pseudonym("sms", "243810000003")
+    assert p.pseudonym("sms", "+243810000003") != p.pseudonym("whatsapp", "+243810000003")
+    assert p.pseudonym("sms", "+243810000003") != Pseudonymizer("k2").pseudonym(
+        "sms", "+243810000003"
+    )
+    assert "243810000003" not in p.pseudonym("sms", "+243810000003")
+
+
+def test_cipher_round_trip_and_key_rotation() -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    token = Cipher(old).encrypt_json({"narrative": "text"})
+    rotated_cipher = Cipher(f"{new},{old}")
+    assert rotated_cipher.decrypt_json(token) == {"narrative": "text"}
+    rotated = rotated_cipher.rotate(token)
+    assert Cipher(new).decrypt_json(rotated) == {"narrative": "text"}
+    assert b"text" not in token
+
+
+@pytest.mark.parametrize(
+    ("line", "leaked"),
+    [
+        ("sender +243 810 000 004 wrote", "810 000 004"),
+        ("chat 123456789 said", "123456789"),
+        ("from whatsapp:+243810000004", "243810000004"),
+        ("client 198.51.100.23 posted", "198.51.100.23"),
+        ("client 2001:db8::8a2e:370:7334 posted", "2001:db8"),
+    ],
+)
+def test_redaction_masks_numbers_and_addresses(line: str, leaked: str) -> None:
+    assert leaked not in redact(line)
+
+
+def test_redacting_filter_cleans_arguments_and_tracebacks(caplog) -> None:  # type: ignore[no-untyped-def]
+    logger = logging.getLogger("test.redaction")
+    handler = logging.StreamHandler(io.StringIO())
+    handler.addFilter(RedactingFilter())
+    logger.addHandler(handler)
+    try:
+        logger.warning("message from %s at %s", "+243810000005", "203.0.113.5")
+        try:
+            raise ValueError("bad number +243810000005")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    output = handler.stream.getvalue()
+    assert "243810000005" not in output and "203.0.113.5" not in output
+    assert "[phone]" in output and "[ip]" in output
+
+
+def jpeg_with_gps() -> bytes:
+    img = Image.new("RGB", (40, 30), (200, 10, 10))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x8825] = {1: "N", 2: (4.0, 21.0, 0.0), 3: "E", 4: (18.0, 33.0, 0.0)}  # GPS IFD
+    out = io.BytesIO()
+    img.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def test_image_metadata_is_stripped() -> None:
+    original = jpeg_with_gps()
+    assert b"PhoneMaker" in original
+    cleaned = strip_metadata("image/jpeg", original)
+    assert b"PhoneMaker" not in cleaned and b"Exif" not in cleaned
+    with Image.open(io.BytesIO(cleaned)) as img:
+        assert img.size == (40, 30) and not img.getexif()
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (b"%PDF-1.4 ...", "application/pdf"),
+        (b"OggS\x00\x02", "audio/ogg"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "audio/wav"),
+        (b"\x89PNG\r\n\x1a\n....", "image/png"),
+    ],
+)
+def test_types_are_sniffed_from_bytes(data: bytes, kind: str) -> None:
+    assert checked_type(data) == kind
+
+
+@pytest.mark.parametrize(
+    "data", [b"MZ\x90\x00 windows exe", b"<html><script>", b"PK\x03\x04zip", b""]
+)
+def test_other_types_are_refused(data: bytes) -> None:
+    with pytest.raises(UnsupportedMedia):
+        checked_type(data)
+
+
+def test_corrupt_image_is_refused() -> None:
+    with pytest.raises(UnsupportedMedia):
+        strip_metadata("image/jpeg", b"\xff\xd8\xff\xe0 not really a jpeg")
