@@ -28,6 +28,7 @@ from .runtime import Gateway, current
 
 log = logging.getLogger(__name__)
 JITTER = 0.2
+MAX_INBOUND_ATTEMPTS = 10
 
 
 # --- enqueueing ------------------------------------------------------------
@@ -57,18 +58,35 @@ def retry_delay(delays: tuple[int, ...], attempt: int) -> float | None:
 
 
 def process_inbound(event_id: int) -> str:
-    """Hand one stored inbound message to its channel's handler."""
+    """Hand one stored inbound message to its channel's handler.
+
+    A handler that raises leaves the event pending for the sweeper; after
+    MAX_INBOUND_ATTEMPTS the event is dead-lettered (kept, visible in the
+    metrics and the console) instead of being retried for ever.
+    """
     gw = current()
     with gw.sessions() as session, session.begin():
         if not work.claim(session, InboundEvent, event_id, gw.settings.job_lease_seconds):
             return "skipped"
-    with gw.sessions() as session, session.begin():
-        event = session.get(InboundEvent, event_id)
-        assert event is not None
-        effects = handlers.handle(session, gw, event)
-        event.state = WorkState.DONE.value
-        event.processed_at = utcnow()
-        event.locked_until = None
+    try:
+        with gw.sessions() as session, session.begin():
+            event = session.get(InboundEvent, event_id)
+            assert event is not None
+            effects = handlers.handle(session, gw, event)
+            event.state = WorkState.DONE.value
+            event.processed_at = utcnow()
+            event.locked_until = None
+            event.last_error = None
+    except Exception as exc:  # noqa: BLE001 - recorded; the exception text may hold content
+        log.error("inbound event %s failed: %s", event_id, type(exc).__name__)
+        with gw.sessions() as session, session.begin():
+            event = session.get(InboundEvent, event_id)
+            assert event is not None
+            event.last_error = type(exc).__name__
+            event.locked_until = None
+            if event.attempts >= MAX_INBOUND_ATTEMPTS:
+                event.state = WorkState.DEAD.value
+        return "failed"
     effects.run(gw)
     log.info("inbound event %s processed", event_id)
     return "done"
@@ -83,30 +101,30 @@ def forward(outbox_id: int) -> str:
     with gw.sessions() as session, session.begin():
         if not work.claim(session, OutboxEntry, outbox_id, gw.settings.job_lease_seconds, due=True):
             return "skipped"
-        entry = session.get(OutboxEntry, outbox_id)
-        assert entry is not None
-        case = entry.case
-        number = CaseNumber(case.year, case.sequence).display()
-        if entry.kind == "case":
-            payload = case_payload(gw, case, utcnow())
-            key = number
-        else:
-            event = session.get(CaseEvent, entry.event_id)
-            assert event is not None
-            payload = status_payload(case, event)
-            key = f"{number}:{event.id}"
-        target, kind, attempt = entry.target, entry.kind, entry.attempts
     started = utcnow()
     try:
+        with gw.sessions() as session:
+            entry = session.get(OutboxEntry, outbox_id)
+            assert entry is not None
+            target, kind = entry.target, entry.kind
+            case = entry.case
+            number = CaseNumber(case.year, case.sequence).display()
+            if kind == "case":
+                payload, key = case_payload(gw, case, started), number
+            else:
+                event = session.get(CaseEvent, entry.event_id)
+                assert event is not None
+                payload, key = status_payload(case, event), f"{number}:{event.id}"
         result = fw.build(target, gw.settings).deliver(kind, payload, key)
     except Exception as exc:  # noqa: BLE001 - a bug or bad config must not lose the case
-        log.exception("forwarder %s raised for outbox %s", target, outbox_id)
+        log.error("forwarding outbox %s raised %s", outbox_id, type(exc).__name__)
         result = fw.Result(fw.Outcome.RETRY, None, f"{type(exc).__name__} in forwarder")
     duration = int((utcnow() - started).total_seconds() * 1000)
     next_at = None
     with gw.sessions() as session, session.begin():
         entry = session.get(OutboxEntry, outbox_id)
         assert entry is not None
+        attempt = entry.attempts
         session.add(
             ForwardingAttempt(
                 outbox_id=outbox_id,

@@ -261,3 +261,29 @@ def test_contract_retry_or_dead_statuses(gw, tracker, status, state) -> None:  #
     with gw.sessions() as session:
         assert session.scalars(select(OutboxEntry)).one().state == state
     assert len(tracker.requests) == (2 if state == "done" else 1)
+
+
+def test_failing_handler_is_retried_then_dead_lettered_not_lost(gw, tracker) -> None:  # type: ignore[no-untyped-def]
+    from gateway import handlers, jobs
+
+    calls = []
+
+    def broken(session, gw, event, payload):  # type: ignore[no-untyped-def]
+        calls.append(event.id)
+        raise RuntimeError("the narrative text would be here")
+
+    handlers.register("brokenchannel", broken)
+    try:
+        msg = message("SM-poison")
+        poison = InboundMessage(**{**msg.__dict__, "channel": "brokenchannel"})
+        [submitted] = intake.submit(gw, [poison])
+        for _ in range(jobs.MAX_INBOUND_ATTEMPTS + 2):
+            assert jobs.process_inbound(submitted.event_id) in ("failed", "skipped")
+    finally:
+        handlers._handlers.pop("brokenchannel")
+    assert len(calls) == jobs.MAX_INBOUND_ATTEMPTS
+    with gw.sessions() as session:
+        event = session.get(InboundEvent, submitted.event_id)
+        assert event.state == "dead" and event.last_error == "RuntimeError"
+        assert gw.cipher.decrypt_json(event.payload_enc)["text"] == msg.text
+    assert count(gw, Case) == 0
