@@ -8,6 +8,7 @@ import logging
 import pytest
 from cryptography.fernet import Fernet
 from PIL import Image
+from sqlalchemy import select
 
 from gateway.media import UnsupportedMedia, checked_type, strip_metadata
 from gateway.privacy import Cipher, Pseudonymizer, RedactingFilter, normalise_address, redact
@@ -124,3 +125,39 @@ def test_other_types_are_refused(data: bytes) -> None:
 def test_corrupt_image_is_refused() -> None:
     with pytest.raises(UnsupportedMedia):
         strip_metadata("image/jpeg", b"\xff\xd8\xff\xe0 not really a jpeg")
+
+
+def test_rotate_all_re_encrypts_every_column_under_the_new_key(gw, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from gateway import mailbox
+    from gateway.keys import rotate_all
+    from gateway.models import Report
+    from gateway.reports import NewAttachment, NewReport
+    from gateway.runtime import Gateway
+
+    receipt = mailbox.submit_report(
+        gw,
+        NewReport(
+            narrative="before rotation",
+            language="en",
+            follow_up=True,
+            attachments=[NewAttachment("application/pdf", b"%PDF-1 x")],
+        ),
+        channel="sms",
+        reply_address="+243810000008",
+    )
+    new_key = Fernet.generate_key().decode()
+    both = Gateway.from_settings(replace(gw.settings, data_key=f"{new_key},{gw.settings.data_key}"))
+    try:
+        counts = rotate_all(both)
+    finally:
+        both.close()
+    assert counts["reports"] == 1 and counts["attachments"] == 1
+    only_new = Cipher(new_key)
+    with gw.sessions() as session:
+        report = session.scalars(select(Report)).one()
+        assert only_new.decrypt_json(report.content_enc)["narrative"] == "before rotation"
+        assert only_new.decrypt(report.attachments[0].data_enc) == b"%PDF-1 x"
+        assert only_new.decrypt(report.case.reply_address_enc) == b"+243810000008"
+        assert report.case_id == receipt.case_id
