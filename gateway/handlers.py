@@ -2,9 +2,9 @@
 
 A handler runs inside the event's transaction and returns `Effects`: the
 jobs to enqueue once that transaction has committed (forwarding of a new
-case, messages to the reporter). Channels with a conversation register
-their engine with `register`; a channel without one files each message as
-a report of its own and answers with the receipt (`file_each_message`).
+case, messages to the reporter). The text channels (SMS, WhatsApp,
+Telegram) share the conversation engine (conversation.py); another channel
+registers its own handler with `register`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from . import i18n
-from .cases import Receipt, enqueue_forwarding, file_report
+from .cases import Receipt, enqueue_forwarding
 from .models import InboundEvent, OutboundMessage
-from .reports import NewReport
 from .runtime import Gateway
 
 
@@ -48,7 +47,13 @@ def register(channel: str, handler: Handler) -> None:
 
 def handle(session: Session, gw: Gateway, event: InboundEvent) -> Effects:
     payload = gw.cipher.decrypt_json(event.payload_enc)
-    handler = _handlers.get(event.channel, file_each_message)
+    handler = _handlers.get(event.channel)
+    if handler is None:
+        from . import conversation
+
+        if event.channel not in conversation.CHANNELS:
+            raise LookupError(f"no handler for channel {event.channel!r}")
+        handler = conversation.handle
     return handler(session, gw, event, payload)
 
 
@@ -93,38 +98,3 @@ def receipt_text(locale: str, receipt: Receipt) -> str:
         case=receipt.case_number,
         pin=receipt.pin,
     )
-
-
-def file_each_message(
-    session: Session, gw: Gateway, event: InboundEvent, payload: dict[str, object]
-) -> Effects:
-    """File the message's text as a report and send the receipt back."""
-    effects = Effects()
-    if event.case_id is not None:
-        return effects
-    locale = event.language_hint or i18n.DEFAULT_LOCALE
-    report = NewReport(narrative=str(payload.get("text") or ""), language=locale)
-    receipt = file_report(
-        session,
-        gw,
-        report,
-        channel=event.channel,
-        provider=event.provider,
-        received_at=event.received_at,
-        sender_pseudonym=event.sender_pseudonym,
-    )
-    event.case_id = receipt.case_id
-    effects.new_cases.append(receipt.case_id)
-    message_id = queue_message(
-        session,
-        gw,
-        channel=event.channel,
-        provider=event.provider,
-        address=str(payload["sender"]),
-        text=receipt_text(locale, receipt),
-        dedupe_key=f"receipt:{receipt.case_id}",
-        case_id=receipt.case_id,
-    )
-    if message_id is not None:
-        effects.outbound.append(message_id)
-    return effects

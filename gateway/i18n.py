@@ -52,12 +52,13 @@ def translations(locale: str) -> NullTranslations:
     return Translations(buffer, domain=DOMAIN)
 
 
-def gettext(locale: str, message: str, **values: object) -> str:
+def gettext(locale: str, message: str, /, **values: object) -> str:
+    """`message` in `locale`, with %(name)s placeholders filled from `values`."""
     text = translations(locale).gettext(message)
     return text % values if values else text
 
 
-def ngettext(locale: str, singular: str, plural: str, n: int, **values: object) -> str:
+def ngettext(locale: str, singular: str, plural: str, n: int, /, **values: object) -> str:
     text = translations(locale).ngettext(singular, plural, n)
     return text % {"num": n, **values}
 

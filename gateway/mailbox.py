@@ -114,10 +114,45 @@ def reply(gw: Gateway, case_id: int, text: str) -> bool:
 
 
 def message_reporter(gw: Gateway, case_id: int, text: str, actor: str) -> bool:
-    """A focal point's (or the case tracker's) message, shown at the next status check."""
+    """A focal point's (or the case tracker's) message to the reporter.
+
+    It is always shown at the reporter's next status check. When the reporter
+    agreed to follow-up on a text channel and did not send STOP, it also goes
+    out through that channel to the address kept (encrypted) for this purpose.
+    """
+    from .conversation import CHANNELS
+    from .handlers import queue_message
+    from .jobs import enqueue_outbound
+    from .models import SenderPreference
+
+    message_id = None
     with gw.sessions() as session, session.begin():
         case = session.get(Case, case_id)
         if case is None:
             return False
-        add_event(session, gw, case, CaseEventKind.MESSAGE_TO_REPORTER, actor, body=text)
+        event = add_event(session, gw, case, CaseEventKind.MESSAGE_TO_REPORTER, actor, body=text)
+        pref = (
+            session.get(SenderPreference, case.sender_pseudonym) if case.sender_pseudonym else None
+        )
+        reachable = (
+            case.follow_up
+            and case.reply_address_enc is not None
+            and case.channel in CHANNELS
+            and case.provider is not None
+            and (pref is None or pref.stopped_at is None)
+        )
+        if reachable:
+            message_id = queue_message(
+                session,
+                gw,
+                channel=case.channel,
+                provider=str(case.provider),
+                address=gw.cipher.decrypt(case.reply_address_enc).decode(),
+                text=text,
+                dedupe_key=f"case-message:{event.id}",
+                case_id=case.id,
+            )
+    if message_id is not None:
+        with contextlib.suppress(Exception):  # stored; the sweeper will enqueue it
+            enqueue_outbound(gw, message_id)
     return True

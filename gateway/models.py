@@ -328,3 +328,41 @@ class AuditEntry(Base):
 
 Index("ix_outbox_due", OutboxEntry.state, OutboxEntry.next_attempt_at)
 Index("ix_outbound_due", OutboundMessage.state, OutboundMessage.next_attempt_at)
+
+
+class Conversation(Base):
+    """A report being taken by text messages, question by question.
+
+    `open_key` is the sender's pseudonym while the conversation is open and
+    NULL afterwards: its unique constraint allows one open conversation per
+    sender on every backend. Answers and the reply address are encrypted and
+    wiped once the report is filed.
+    """
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    provider: Mapped[str] = mapped_column(String(32))
+    sender_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    open_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    step: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(16))
+    answers_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+
+
+class SenderPreference(Base):
+    """What a sender chose, by pseudonym: their language, and STOP."""
+
+    __tablename__ = "sender_preferences"
+
+    sender_pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

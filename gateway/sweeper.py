@@ -69,7 +69,9 @@ def sweep(gw: Gateway) -> SweepResult:
         jobs.enqueue_outbox(gw, outbox_id)
     for message_id in outbound:
         jobs.enqueue_outbound(gw, message_id)
-    extra = sum(task(gw) for task in extra_tasks)
+    from .conversation import enqueue_silent
+
+    extra = enqueue_silent(gw) + sum(task(gw) for task in extra_tasks)
     result = SweepResult(len(inbound), len(outbox), len(outbound), extra)
     result.ids = {"inbound": inbound, "forwarding": outbox, "outbound": outbound}
     if result.total:

@@ -26,6 +26,7 @@ from gateway.embedded_redis import EmbeddedRedis
 from gateway.migrate import upgrade
 from gateway.models import Base
 from gateway.runtime import Gateway
+from tests.support import oneshot  # noqa: F401 - registers the one-message channel
 from tests.support.tracker import TrackerServer
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg:///test")

@@ -39,7 +39,7 @@ def sender() -> Iterator[RecordingSender]:
 
 def inbound(mid: str) -> InboundMessage:
     return InboundMessage(
-        channel="sms",
+        channel="oneshot",
         provider="testsms",
         provider_message_id=mid,
         sender="+243810000002",

@@ -30,7 +30,7 @@ def message(
     mid: str = "SM0001", text: str = "He asked for sex for food at the camp"
 ) -> InboundMessage:
     return InboundMessage(
-        channel="sms",
+        channel="oneshot",
         provider="testsms",
         provider_message_id=mid,
         sender=SENDER,

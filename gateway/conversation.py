@@ -1,0 +1,545 @@
+"""The text conversation shared by SMS, WhatsApp and Telegram (contract in DESIGN.md).
+
+A first message that is not a keyword starts a report with its text as the
+statement; then a few short questions, each answered with a digit and each
+skippable with 0; the report is filed when the last is answered or after
+INTAKE_TIMEOUT_SECONDS of silence, and the reporter gets one message with
+the case number and PIN. Keywords (REPORT, STATUS, HELP, STOP, LANGUAGE) work
+in every supported language at any time.
+
+The engine sees only stored inbound events and writes only rows; replies are
+queued as outbound messages that the channel's sender delivers. Replies never
+repeat what the report said.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import i18n, lookup
+from .cases import add_event, display_number, file_report
+from .handlers import Effects, queue_message, receipt_text
+from .i18n import _
+from .keywords import Command, Word, locale_named, parse_command, parse_word
+from .models import (
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    Conversation,
+    InboundEvent,
+    SenderPreference,
+    utcnow,
+)
+from .reports import Affected, Category, NewReport
+from .runtime import Gateway
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("sms", "whatsapp", "telegram")
+JOIN_WINDOW = timedelta(seconds=60)  # parts of one long message arrive close together
+MAX_INVALID = 2  # invalid answers to one question before it counts as skipped
+RATE_LIMIT_PER_HOUR = 30
+REPLY_WINDOW = timedelta(days=14)  # a message after a focal point's question is an answer
+
+HELP = _(
+    "To report abuse, send what happened in a message. Free, no name needed. "
+    "To check: STATUS case PIN. To stop: STOP"
+)
+ASK_STATEMENT = _("Tell us what happened, in your own words. You do not need to give your name.")
+ASK_CATEGORY = _(
+    "What happened? 1 Sex for money, food or help 2 Sexual abuse or violence "
+    "3 Other wrong behaviour. 0 skip"
+)
+ASK_AFFECTED = _("Who was harmed? 1 Me 2 Someone else 3 A child. 0 skip")
+ASK_DANGER = _("Is someone in danger now? 1 Yes 2 No. 0 skip")
+ASK_WHERE_WHEN = _("Where and when did it happen? Send a short message, or 0 to skip.")
+ASK_FOLLOW_UP = _("May we send you news or questions about this report on this number? 1 Yes 2 No")
+INVALID_CHOICE = _("Please answer with one of the numbers, or 0 to skip.")
+STOPPED = _(
+    "You will get no more messages from us. Your report is kept. To report again, send a message."
+)
+STATUS_USAGE = _("To check a report, send: STATUS case-number PIN")
+STATUS_WRONG = _("We did not find this case number and PIN. Check them and send again.")
+STATUS_LOCKED = _("Too many tries. Please wait 30 minutes, then try again.")
+STATUS_FOUND = _("Case %(case)s: %(status)s.")
+STATUS_FOUND_MESSAGE = _("Case %(case)s: %(status)s. Message: %(message)s")
+REPLY_ADDED = _("Thank you. Your answer was added to case %(case)s.")
+LANGUAGE_SET = _("We will write to you in English.")
+LANGUAGE_CHOICES = _("Send LANGUAGE and one of: %(codes)s")
+BUSY = _("We cannot take a new report right now. Please try again in one hour.")
+
+STATUS_NAMES = {
+    "received": _("received"),
+    "under_review": _("being looked at"),
+    "in_progress": _("in progress"),
+    "referred": _("passed to a service that can help"),
+    "closed": _("closed"),
+}
+
+QUESTIONS: dict[str, str] = {
+    "category": ASK_CATEGORY,
+    "affected": ASK_AFFECTED,
+    "danger": ASK_DANGER,
+    "where_when": ASK_WHERE_WHEN,
+    "follow_up": ASK_FOLLOW_UP,
+}
+ORDER = ["statement", *QUESTIONS, "done"]
+CHOICES: dict[str, dict[str, Any]] = {
+    "category": {
+        "1": Category.SEXUAL_EXPLOITATION.value,
+        "2": Category.SEXUAL_ABUSE.value,
+        "3": Category.OTHER_MISCONDUCT.value,
+    },
+    "affected": {
+        "1": Affected.SELF.value,
+        "2": Affected.SOMEONE_ELSE.value,
+        "3": Affected.CHILD.value,
+    },
+    "danger": {"1": True, "2": False},
+    "follow_up": {"1": True, "2": False},
+}
+YES_NO_STEPS = {"danger", "follow_up"}
+
+
+@dataclass
+class Turn:
+    """One inbound message in context: what the engine needs to answer it."""
+
+    session: Session
+    gw: Gateway
+    event: InboundEvent
+    address: str
+    text: str
+    effects: Effects
+    replies: int = 0
+
+    def say(
+        self, locale: str, message: str, /, case_id: int | None = None, **values: object
+    ) -> None:
+        """Queue one translated reply."""
+        self.send(i18n.gettext(locale, message, **values), case_id)
+
+    def send(self, text: str, case_id: int | None = None) -> None:
+        """Queue one reply; its dedupe key makes a re-run of the job send nothing twice."""
+        self.replies += 1
+        message_id = queue_message(
+            self.session,
+            self.gw,
+            channel=self.event.channel,
+            provider=self.event.provider,
+            address=self.address,
+            text=text,
+            dedupe_key=f"reply:{self.event.id}:{self.replies}",
+            case_id=case_id,
+        )
+        if message_id is not None:
+            self.effects.outbound.append(message_id)
+
+
+def _preference(session: Session, pseudonym: str) -> SenderPreference:
+    pref = session.get(SenderPreference, pseudonym)
+    if pref is None:
+        pref = SenderPreference(sender_pseudonym=pseudonym)
+        session.add(pref)
+    return pref
+
+
+def _open_conversation(session: Session, event: InboundEvent) -> Conversation | None:
+    return session.scalars(
+        select(Conversation)
+        .where(Conversation.open_key == _open_key(event.channel, event.sender_pseudonym))
+        .with_for_update()
+    ).first()
+
+
+def _open_key(channel: str, pseudonym: str) -> str:
+    return f"{channel}:{pseudonym}"
+
+
+def _default_locale(gw: Gateway) -> str:
+    return i18n.configured_locales(gw.settings.locales)[0]
+
+
+def handle(session: Session, gw: Gateway, event: InboundEvent, payload: dict[str, Any]) -> Effects:
+    """The conversation's answer to one stored inbound message."""
+    turn = Turn(
+        session, gw, event, str(payload["sender"]), str(payload.get("text") or ""), Effects()
+    )
+    text = turn.text.strip()
+    pref = _preference(session, event.sender_pseudonym)
+    conversation = _open_conversation(session, event)
+    locale = (conversation.language if conversation else None) or pref.language
+    offered = i18n.configured_locales(gw.settings.locales)
+    if event.language_hint in offered and not locale:
+        locale = event.language_hint
+    locale = locale or _default_locale(gw)
+
+    if _rate_limited(session, event):
+        log.warning("inbound event %s dropped: sender over the hourly limit", event.id)
+        return turn.effects
+
+    command = parse_command(text)
+    if command is not None:
+        if command.locale in offered and command.command is not Command.LANGUAGE:
+            locale = command.locale
+            pref.language = locale
+            if conversation:
+                conversation.language = locale
+        return _command(turn, command.command, command.rest, locale, conversation, pref, offered)
+
+    media = payload.get("media") or []
+    if not text and not media:
+        turn.say(locale, HELP)
+        return turn.effects
+    if conversation is not None:
+        _answer(turn, conversation, text, media, locale)
+        return turn.effects
+    if _reply_to_open_case(turn, text, locale):
+        return turn.effects
+    _start(turn, text, media, locale, pref)
+    return turn.effects
+
+
+def _rate_limited(session: Session, event: InboundEvent) -> bool:
+    recent = session.scalar(
+        select(func.count())
+        .select_from(InboundEvent)
+        .where(
+            InboundEvent.sender_pseudonym == event.sender_pseudonym,
+            InboundEvent.created_at > utcnow() - timedelta(hours=1),
+            InboundEvent.id < event.id,
+        )
+    )
+    return (recent or 0) >= RATE_LIMIT_PER_HOUR
+
+
+def _command(
+    turn: Turn,
+    command: Command,
+    rest: str,
+    locale: str,
+    conversation: Conversation | None,
+    pref: SenderPreference,
+    offered: list[str],
+) -> Effects:
+    if command is Command.HELP:
+        turn.say(locale, HELP)
+    elif command is Command.STOP:
+        _stop(turn, conversation, pref)
+        turn.say(locale, STOPPED)
+    elif command is Command.STATUS:
+        _status(turn, rest, locale)
+    elif command is Command.LANGUAGE:
+        chosen = locale_named(rest, offered) if rest else None
+        if chosen is None:
+            turn.say(locale, LANGUAGE_CHOICES, codes=" ".join(offered))
+        else:
+            pref.language = chosen
+            if conversation:
+                conversation.language = chosen
+            turn.say(chosen, LANGUAGE_SET)
+    elif command is Command.REPORT:
+        if conversation is not None:
+            _file(turn, conversation)
+        if rest:
+            _start(turn, rest, [], locale, pref)
+        else:
+            _start(turn, "", [], locale, pref, ask_statement=True)
+    return turn.effects
+
+
+def _stop(turn: Turn, conversation: Conversation | None, pref: SenderPreference) -> None:
+    """Forget the conversation and every stored way to reach this sender, at once."""
+    if conversation is not None:
+        conversation.state = "stopped"
+        conversation.open_key = None
+        conversation.answers_enc = turn.gw.cipher.encrypt_json({})
+        conversation.address_enc = None
+    turn.session.execute(
+        update(Case)
+        .where(Case.sender_pseudonym == turn.event.sender_pseudonym)
+        .values(reply_address_enc=None, follow_up=False)
+    )
+    pref.stopped_at = utcnow()
+
+
+def _status(turn: Turn, rest: str, locale: str) -> None:
+    digits = [part for part in rest.replace(",", " ").split() if part]
+    if len(digits) < 2:
+        turn.say(locale, STATUS_USAGE)
+        return
+    number, pin = " ".join(digits[:-1]), digits[-1]
+    result = lookup.check(turn.session, turn.gw, number, pin, client=turn.event.sender_pseudonym)
+    if result.answer is lookup.Answer.LOCKED:
+        turn.say(locale, STATUS_LOCKED)
+        return
+    if result.case is None:
+        turn.say(locale, STATUS_WRONG)
+        return
+    case = result.case
+    status = i18n.gettext(locale, STATUS_NAMES.get(case.status, case.status))
+    number_text = display_number(case, turn.gw.settings.case_number_prefix)
+    latest = _latest_message_to_reporter(turn, case)
+    if latest:
+        turn.say(locale, STATUS_FOUND_MESSAGE, case=number_text, status=status, message=latest)
+    else:
+        turn.say(locale, STATUS_FOUND, case=number_text, status=status)
+
+
+def _latest_message_to_reporter(turn: Turn, case: Case) -> str | None:
+    event = turn.session.scalars(
+        select(CaseEvent)
+        .where(
+            CaseEvent.case_id == case.id,
+            CaseEvent.kind == CaseEventKind.MESSAGE_TO_REPORTER.value,
+        )
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    ).first()
+    if event is None or event.body_enc is None:
+        return None
+    return turn.gw.cipher.decrypt(event.body_enc).decode()
+
+
+def _reply_to_open_case(turn: Turn, text: str, locale: str) -> bool:
+    """A message soon after a focal point wrote to this sender answers that case."""
+    case = turn.session.scalars(
+        select(Case)
+        .join(CaseEvent, CaseEvent.case_id == Case.id)
+        .where(
+            Case.sender_pseudonym == turn.event.sender_pseudonym,
+            Case.channel == turn.event.channel,
+            Case.status != "closed",
+            Case.follow_up.is_(True),
+            CaseEvent.kind == CaseEventKind.MESSAGE_TO_REPORTER.value,
+            CaseEvent.created_at > utcnow() - REPLY_WINDOW,
+        )
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    ).first()
+    if case is None or not text:
+        return False
+    add_event(turn.session, turn.gw, case, CaseEventKind.MESSAGE_FROM_REPORTER, "reporter", text)
+    number = display_number(case, turn.gw.settings.case_number_prefix)
+    turn.say(locale, REPLY_ADDED, case_id=case.id, case=number)
+    return True
+
+
+def _start(
+    turn: Turn,
+    text: str,
+    media: list[Any],
+    locale: str,
+    pref: SenderPreference,
+    ask_statement: bool = False,
+) -> None:
+    open_count = turn.session.scalar(
+        select(func.count()).select_from(Conversation).where(Conversation.state == "open")
+    )
+    limit = int(turn.gw.settings.get("GATEWAY_MAX_OPEN_CONVERSATIONS", "5000") or 5000)
+    if (open_count or 0) >= limit:
+        turn.say(locale, BUSY)
+        return
+    pref.stopped_at = None  # writing again is choosing to hear from us again
+    conversation = Conversation(
+        channel=turn.event.channel,
+        provider=turn.event.provider,
+        sender_pseudonym=turn.event.sender_pseudonym,
+        open_key=_open_key(turn.event.channel, turn.event.sender_pseudonym),
+        state="open",
+        step="statement" if ask_statement else "category",
+        language=locale,
+        answers_enc=turn.gw.cipher.encrypt_json({"statement": text, "media": media}),
+        address_enc=turn.gw.cipher.encrypt(turn.address.encode()),
+        last_activity_at=utcnow(),
+    )
+    try:
+        with turn.session.begin_nested():
+            turn.session.add(conversation)
+    except IntegrityError:
+        raise RuntimeError("conversation opened concurrently; the job will be retried") from None
+    turn.say(locale, ASK_STATEMENT if ask_statement else QUESTIONS["category"])
+
+
+def _answer(
+    turn: Turn, conversation: Conversation, text: str, media: list[Any], locale: str
+) -> None:
+    gw = turn.gw
+    answers = gw.cipher.decrypt_json(conversation.answers_enc)
+    answers.setdefault("media", []).extend(media)
+    step = conversation.step
+    now = utcnow()
+    joined_part = now - conversation.last_activity_at < JOIN_WINDOW
+    conversation.last_activity_at = now
+    if step == "statement":
+        answers["statement"] = text
+        _advance(turn, conversation, answers, "statement")
+        return
+    if step == "where_when":
+        if text.strip() not in ("0", ""):
+            answers["where_when"] = text.strip()
+        _advance(turn, conversation, answers, step)
+        return
+    value = _choice(step, text)
+    if value is _INVALID:
+        if step == "category" and joined_part and not conversation.retries:
+            # The rest of a long statement that the phone sent in parts.
+            answers["statement"] = (answers.get("statement", "") + " " + text).strip()
+            conversation.answers_enc = gw.cipher.encrypt_json(answers)
+            return
+        conversation.retries += 1
+        if conversation.retries > MAX_INVALID:
+            _advance(turn, conversation, answers, step)
+        else:
+            conversation.answers_enc = gw.cipher.encrypt_json(answers)
+            turn.say(locale, INVALID_CHOICE)
+        return
+    if value is not _SKIP:
+        answers[step] = value
+    _advance(turn, conversation, answers, step)
+
+
+_INVALID, _SKIP = object(), object()
+
+
+def _choice(step: str, text: str) -> Any:
+    cleaned = text.strip().rstrip(".").strip()
+    if cleaned == "0":
+        return _SKIP
+    if cleaned in CHOICES[step]:
+        return CHOICES[step][cleaned]
+    word = parse_word(cleaned)
+    if word is not None:
+        meaning = word[0]
+        if meaning is Word.SKIP:
+            return _SKIP
+        if step in YES_NO_STEPS:
+            return meaning is Word.YES
+    return _INVALID
+
+
+def _advance(turn: Turn, conversation: Conversation, answers: dict[str, Any], step: str) -> None:
+    nxt = ORDER[ORDER.index(step) + 1]
+    conversation.retries = 0
+    conversation.answers_enc = turn.gw.cipher.encrypt_json(answers)
+    if nxt == "done":
+        _file(turn, conversation)
+        return
+    conversation.step = nxt
+    turn.say(conversation.language, QUESTIONS[nxt])
+
+
+def _file(turn: Turn, conversation: Conversation) -> None:
+    """File what the conversation has; the receipt answers the message that ended it."""
+    filed = file_conversation(turn.session, turn.gw, conversation)
+    if filed is not None:
+        turn.effects.new_cases.append(filed.case_id)
+        turn.send(filed.receipt, case_id=filed.case_id)
+
+
+@dataclass(frozen=True)
+class Filed:
+    case_id: int
+    receipt: str
+    address: str | None
+
+
+def file_conversation(session: Session, gw: Gateway, conversation: Conversation) -> Filed | None:
+    """Turn an open conversation into a case; None when it holds nothing to file."""
+    answers = gw.cipher.decrypt_json(conversation.answers_enc)
+    address = (
+        gw.cipher.decrypt(conversation.address_enc).decode() if conversation.address_enc else None
+    )
+    conversation.open_key = None
+    conversation.answers_enc = gw.cipher.encrypt_json({})
+    conversation.address_enc = None
+    statement = str(answers.get("statement") or "").strip()
+    if not statement and not answers.get("media"):
+        conversation.state = "abandoned"  # REPORT and then silence: nothing to file
+        return None
+    category = answers.get("category")
+    affected = answers.get("affected")
+    where_when = answers.get("where_when")
+    report = NewReport(
+        narrative=statement,
+        language=conversation.language,
+        category=Category(category) if category else None,
+        affected=Affected(affected) if affected else None,
+        danger_now=answers.get("danger"),
+        location=where_when,
+        incident_time=where_when,
+        follow_up=bool(answers.get("follow_up")),
+    )
+    receipt = file_report(
+        session,
+        gw,
+        report,
+        channel=conversation.channel,
+        provider=conversation.provider,
+        received_at=conversation.created_at,
+        sender_pseudonym=conversation.sender_pseudonym,
+        reply_address=address,
+    )
+    conversation.state = "filed"
+    conversation.case_id = receipt.case_id
+    return Filed(receipt.case_id, receipt_text(conversation.language, receipt), address)
+
+
+def file_if_silent(conversation_id: int) -> str:
+    """RQ job: file a conversation that has been silent for INTAKE_TIMEOUT_SECONDS."""
+    from .runtime import current
+
+    gw = current()
+    cutoff = utcnow() - timedelta(seconds=gw.settings.intake_timeout_seconds)
+    effects = Effects()
+    with gw.sessions() as session, session.begin():
+        conversation = session.get(Conversation, conversation_id, with_for_update=True)
+        if conversation is None or conversation.state != "open":
+            return "skipped"
+        if conversation.last_activity_at > cutoff:
+            return "active"
+        filed = file_conversation(session, gw, conversation)
+        if filed is None:
+            return "abandoned"
+        effects.new_cases.append(filed.case_id)
+        if filed.address:
+            message_id = queue_message(
+                session,
+                gw,
+                channel=conversation.channel,
+                provider=conversation.provider,
+                address=filed.address,
+                text=filed.receipt,
+                dedupe_key=f"receipt:{filed.case_id}",
+                case_id=filed.case_id,
+            )
+            if message_id is not None:
+                effects.outbound.append(message_id)
+    effects.run(gw)
+    log.info("conversation %s filed after silence", conversation_id)
+    return "filed"
+
+
+def enqueue_silent(gw: Gateway) -> int:
+    """Sweeper task: enqueue the filing of every conversation silent too long."""
+    from . import work
+
+    cutoff = utcnow() - timedelta(seconds=gw.settings.intake_timeout_seconds)
+    with gw.sessions() as session:
+        ids = list(
+            session.scalars(
+                select(Conversation.id)
+                .where(Conversation.state == "open", Conversation.last_activity_at <= cutoff)
+                .limit(1000)
+            )
+        )
+    for conversation_id in ids:
+        work.enqueue(gw, "intake", file_if_silent, "conversation-timeout", conversation_id)
+    return len(ids)
