@@ -32,6 +32,9 @@ class InboundMessage:
     language_hint: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     recipient: str | None = None  # our number or short code, when the provider says
+    # How to answer, as the channel's sender understands it (e.g. our number and theirs);
+    # stored only encrypted. None: answer `sender`.
+    reply_to: str | None = None
     extra: tuple[tuple[str, str], ...] = ()  # provider details a handler needs (no PII)
 
     def payload(self) -> dict[str, object]:
@@ -43,5 +46,6 @@ class InboundMessage:
                 {"url": m.url, "content_type": m.content_type, "size": m.size} for m in self.media
             ],
             "recipient": self.recipient,
+            "reply_to": self.reply_to or self.sender,
             "extra": dict(self.extra),
         }
