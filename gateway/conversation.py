@@ -169,9 +169,8 @@ def _default_locale(gw: Gateway) -> str:
 
 def handle(session: Session, gw: Gateway, event: InboundEvent, payload: dict[str, Any]) -> Effects:
     """The conversation's answer to one stored inbound message."""
-    turn = Turn(
-        session, gw, event, str(payload["sender"]), str(payload.get("text") or ""), Effects()
-    )
+    address = str(payload.get("reply_to") or payload["sender"])
+    turn = Turn(session, gw, event, address, str(payload.get("text") or ""), Effects())
     text = turn.text.strip()
     pref = _preference(session, event.sender_pseudonym)
     conversation = _open_conversation(session, event)
