@@ -23,6 +23,7 @@ from .models import (
     CaseEvent,
     CaseEventKind,
     CaseStatus,
+    MediaDownload,
     OutboxEntry,
     Report,
     utcnow,
@@ -50,8 +51,13 @@ def file_report(
     received_at: datetime | None = None,
     sender_pseudonym: str | None = None,
     reply_address: str | None = None,
+    media: list[tuple[str, str, str | None]] | None = None,
 ) -> Receipt:
-    """Create the case for `report` inside the caller's transaction."""
+    """Create the case for `report` inside the caller's transaction.
+
+    `media` lists (provider, url, content type hint) of files still at the
+    provider: each becomes a download, and forwarding waits for them.
+    """
     received = received_at or utcnow()
     number = numbering.allocate_case_number(session, received.year)
     pin = numbering.new_pin()
@@ -91,15 +97,28 @@ def file_report(
             )
         )
     session.add(CaseEvent(case_id=case.id, kind=CaseEventKind.FILED.value, actor="reporter"))
+    for provider_name, url, hint in media or []:
+        session.add(
+            MediaDownload(
+                case_id=case.id,
+                provider=provider_name,
+                url_enc=gw.cipher.encrypt(url.encode()),
+                content_type_hint=hint,
+            )
+        )
+    outbox_state = "waiting" if media else "pending"
     for target in gw.settings.forwarders:
-        session.add(OutboxEntry(case_id=case.id, target=target, kind="case", event_id=0))
+        session.add(
+            OutboxEntry(case_id=case.id, target=target, kind="case", event_id=0, state=outbox_state)
+        )
     session.flush()
     return Receipt(case_id=case.id, case_number=number.display(), pin=pin)
 
 
 def enqueue_forwarding(gw: Gateway, case_id: int) -> None:
-    """After commit: start the case's pending outbox rows."""
+    """After commit: start the case's media downloads and pending outbox rows."""
     from .jobs import enqueue_outbox
+    from .media_fetch import enqueue as enqueue_media
 
     with gw.sessions() as session:
         ids = session.scalars(
@@ -107,6 +126,13 @@ def enqueue_forwarding(gw: Gateway, case_id: int) -> None:
                 OutboxEntry.case_id == case_id, OutboxEntry.state == "pending"
             )
         ).all()
+        downloads = session.scalars(
+            select(MediaDownload.id).where(
+                MediaDownload.case_id == case_id, MediaDownload.state == "pending"
+            )
+        ).all()
+    for download_id in downloads:
+        enqueue_media(gw, download_id)
     for outbox_id in ids:
         enqueue_outbox(gw, outbox_id)
 

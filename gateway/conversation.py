@@ -485,6 +485,10 @@ def file_conversation(session: Session, gw: Gateway, conversation: Conversation)
         received_at=conversation.created_at,
         sender_pseudonym=conversation.sender_pseudonym,
         reply_address=address,
+        media=[
+            (conversation.provider, str(m["url"]), m.get("content_type"))
+            for m in answers.get("media") or []
+        ],
     )
     conversation.state = "filed"
     conversation.case_id = receipt.case_id

@@ -366,3 +366,27 @@ class SenderPreference(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class MediaDownload(Base):
+    """A photo, voice note or recording to fetch from a provider for a filed case.
+
+    While any download of a case is pending, the case's outbox rows wait
+    (state `waiting`), so the case reaches the tracker with its attachments;
+    the last download to finish (stored or given up) releases them.
+    """
+
+    __tablename__ = "media_downloads"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    url_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type_hint: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16), default=WorkState.PENDING.value, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -19,7 +19,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from . import jobs
-from .models import InboundEvent, OutboundMessage, OutboxEntry, utcnow
+from .media_fetch import enqueue as enqueue_media
+from .models import InboundEvent, MediaDownload, OutboundMessage, OutboxEntry, utcnow
 from .runtime import Gateway
 
 log = logging.getLogger(__name__)
@@ -63,15 +64,18 @@ def sweep(gw: Gateway) -> SweepResult:
         inbound = _due_ids(session, InboundEvent, has_schedule=False)
         outbox = _due_ids(session, OutboxEntry, has_schedule=True)
         outbound = _due_ids(session, OutboundMessage, has_schedule=True)
+        media = _due_ids(session, MediaDownload, has_schedule=True)
     for event_id in inbound:
         jobs.enqueue_inbound(gw, event_id)
     for outbox_id in outbox:
         jobs.enqueue_outbox(gw, outbox_id)
     for message_id in outbound:
         jobs.enqueue_outbound(gw, message_id)
+    for download_id in media:
+        enqueue_media(gw, download_id)
     from .conversation import enqueue_silent
 
-    extra = enqueue_silent(gw) + sum(task(gw) for task in extra_tasks)
+    extra = len(media) + enqueue_silent(gw) + sum(task(gw) for task in extra_tasks)
     result = SweepResult(len(inbound), len(outbox), len(outbound), extra)
     result.ids = {"inbound": inbound, "forwarding": outbox, "outbound": outbound}
     if result.total:
