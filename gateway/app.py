@@ -16,7 +16,11 @@ from .runtime import Gateway
 
 # Channel packages, each exposing `blueprint` (and registering its senders).
 CHANNEL_MODULES: tuple[str, ...] = ()
-GATEWAY_BLUEPRINTS: tuple[str, ...] = ("gateway.health", "gateway.attachments")
+GATEWAY_BLUEPRINTS: tuple[str, ...] = (
+    "gateway.health",
+    "gateway.attachments",
+    "gateway.tracker_callback",
+)
 
 
 def load_channel_modules() -> list[object]:

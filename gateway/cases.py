@@ -170,17 +170,39 @@ def add_event(
     return event
 
 
+STATUS_EVENT_TARGETS = ("webhook",)  # targets that are told of status changes
+
+
 def set_status(
-    session: Session, gw: Gateway, case: Case, status: CaseStatus, actor: str
+    session: Session,
+    gw: Gateway,
+    case: Case,
+    status: CaseStatus,
+    actor: str,
+    tell_tracker: bool = True,
 ) -> CaseEvent | None:
-    """Change a case's status; closing a case forgets the reply address."""
+    """Change a case's status; closing a case forgets the reply address.
+
+    The case tracker is told through the outbox (`status_changed`), except
+    when the change came from the tracker itself (`tell_tracker=False`).
+    """
     if case.status == status.value:
         return None
     case.status = status.value
     if status is CaseStatus.CLOSED:
         case.closed_at = utcnow()
         case.reply_address_enc = None
-    return add_event(session, gw, case, CaseEventKind.STATUS_CHANGED, actor, status=status)
+    event = add_event(session, gw, case, CaseEventKind.STATUS_CHANGED, actor, status=status)
+    if tell_tracker:
+        for target in gw.settings.forwarders:
+            if target in STATUS_EVENT_TARGETS:
+                session.add(
+                    OutboxEntry(
+                        case_id=case.id, target=target, kind="status_changed", event_id=event.id
+                    )
+                )
+        session.flush()
+    return event
 
 
 def reporter_view(gw: Gateway, case: Case) -> list[tuple[datetime, str, str]]:

@@ -11,6 +11,8 @@ import logging
 import random
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from . import forwarders as fw
 from . import handlers, outbound, work
 from .forwarders.payload import case_payload, status_payload
@@ -29,6 +31,7 @@ from .runtime import Gateway, current
 log = logging.getLogger(__name__)
 JITTER = 0.2
 MAX_INBOUND_ATTEMPTS = 10
+STATUS_WAIT_SECONDS = 30
 
 
 # --- enqueueing ------------------------------------------------------------
@@ -98,6 +101,10 @@ def process_inbound(event_id: int) -> str:
 def forward(outbox_id: int) -> str:
     """One delivery attempt of one outbox row; schedules the next or dead-letters."""
     gw = current()
+    wait_until = _case_not_yet_delivered(gw, outbox_id)
+    if wait_until is not None:
+        enqueue_outbox(gw, outbox_id, at=wait_until)
+        return "waiting"
     with gw.sessions() as session, session.begin():
         if not work.claim(session, OutboxEntry, outbox_id, gw.settings.job_lease_seconds, due=True):
             return "skipped"
@@ -155,10 +162,31 @@ def forward(outbox_id: int) -> str:
     return result.outcome.value
 
 
+def _case_not_yet_delivered(gw: Gateway, outbox_id: int) -> datetime | None:
+    """For a status event: when to look again if its case has not reached the target yet.
+
+    A tracker must never hear of a status change of a case it does not have.
+    """
+    with gw.sessions() as session, session.begin():
+        entry = session.get(OutboxEntry, outbox_id)
+        if entry is None or entry.kind == "case" or entry.state != WorkState.PENDING.value:
+            return None
+        case_entry = session.scalars(
+            select(OutboxEntry).where(
+                OutboxEntry.case_id == entry.case_id,
+                OutboxEntry.target == entry.target,
+                OutboxEntry.kind == "case",
+            )
+        ).first()
+        if case_entry is None or case_entry.state == WorkState.DONE.value:
+            return None
+        later = max(utcnow(), case_entry.next_attempt_at) + timedelta(seconds=STATUS_WAIT_SECONDS)
+        entry.next_attempt_at = later
+        return later
+
+
 def retry_dead(gw: Gateway, outbox_ids: list[int] | None = None) -> list[int]:
     """Put dead-lettered rows back to pending with a fresh set of attempts."""
-    from sqlalchemy import select
-
     with gw.sessions() as session, session.begin():
         query = select(OutboxEntry).where(OutboxEntry.state == WorkState.DEAD.value)
         if outbox_ids is not None:
