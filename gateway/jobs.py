@@ -115,6 +115,7 @@ def forward(outbox_id: int) -> str:
             assert entry is not None
             target, kind = entry.target, entry.kind
             case = entry.case
+            external_id = case.external_id
             number = CaseNumber(case.year, case.sequence).display()
             if kind == "case":
                 payload, key = case_payload(gw, case, started), number
@@ -122,7 +123,8 @@ def forward(outbox_id: int) -> str:
                 event = session.get(CaseEvent, entry.event_id)
                 assert event is not None
                 payload, key = status_payload(case, event), f"{number}:{event.id}"
-        result = fw.build(target, gw.settings).deliver(kind, payload, key)
+        delivery = fw.Delivery(kind, payload, key, external_id)
+        result = fw.build(target, gw.settings).deliver(delivery)
     except Exception as exc:  # noqa: BLE001 - a bug or bad config must not lose the case
         log.error("forwarding outbox %s raised %s", outbox_id, type(exc).__name__)
         result = fw.Result(fw.Outcome.RETRY, None, f"{type(exc).__name__} in forwarder")

@@ -27,11 +27,21 @@ class Result:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One piece of work for a target: a case (`kind` "case") or a status event."""
+
+    kind: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    external_id: str  # a UUID made once per case, for targets that take a client id
+
+
 class Forwarder(Protocol):
     name: str
 
-    def deliver(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> Result:
-        """Send one case (kind `case`) or one event; never raise for a remote failure."""
+    def deliver(self, delivery: Delivery) -> Result:
+        """Send one delivery; never raise for a remote failure."""
         ...
 
 
@@ -45,11 +55,22 @@ def classify_http(status: int) -> Outcome:
 
 
 def build(name: str, settings: Settings) -> Forwarder:
+    """The forwarder for a FORWARDERS name, or ConfigError naming what is missing."""
     if name == "webhook":
         from .webhook import WebhookForwarder
 
         return WebhookForwarder.from_settings(settings)
-    raise ConfigError(f"FORWARDERS names an unknown target {name!r} (known: webhook)")
+    if name == "primero":
+        from .primero import PrimeroForwarder
+
+        return PrimeroForwarder.from_settings(settings)
+    if name == "email":
+        from .email import EmailForwarder
+
+        return EmailForwarder.from_settings(settings)
+    raise ConfigError(
+        f"FORWARDERS names an unknown target {name!r} (known: webhook, primero, email)"
+    )
 
 
 def validate(settings: Settings) -> list[str]:

@@ -12,12 +12,11 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
 from ..config import ConfigError, Settings
-from . import Outcome, Result, classify_http
+from . import Delivery, Outcome, Result, classify_http
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -67,14 +66,14 @@ class WebhookForwarder:
             status_url=status_url,
         )
 
-    def deliver(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> Result:
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        url = self.url if kind == "case" else self.status_url
+    def deliver(self, delivery: Delivery) -> Result:
+        body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        url = self.url if delivery.kind == "case" else self.status_url
         try:
             response = httpx.post(
                 url,
                 content=body,
-                headers=signed_headers(self.secret, body, idempotency_key),
+                headers=signed_headers(self.secret, body, delivery.idempotency_key),
                 timeout=TIMEOUT,
             )
         except httpx.HTTPError as exc:
