@@ -191,6 +191,26 @@ def cmd_forwarding_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forwarders_test(args: argparse.Namespace) -> int:
+    from .forwarders import build, test_delivery
+
+    gw = _gateway(args)
+    failures = 0
+    for name in gw.settings.forwarders:
+        try:
+            result = build(name, gw.settings).deliver(test_delivery())
+        except ConfigError as exc:
+            print(f"{name}: configuration error: {exc}")
+            failures += 1
+            continue
+        status = f" (HTTP {result.http_status})" if result.http_status else ""
+        print(
+            f"{name}: {result.outcome.value}{status}{': ' + result.error if result.error else ''}"
+        )
+        failures += result.outcome.value != "delivered"
+    return 1 if failures else 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .sweeper import sweep
 
@@ -275,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = add("retry", cmd_forwarding_retry, "queue dead-lettered forwardings again", fwd)
     p.add_argument("case_number", nargs="?")
+
+    targets = sub.add_parser("forwarders", help="case-tracking targets").add_subparsers(
+        dest="forwarders_command", required=True
+    )
+    add("test", cmd_forwarders_test, "send a marked test case to every configured target", targets)
 
     add("sweep", cmd_sweep, "enqueue unfinished work once (the worker does it every interval)")
     add("purge", cmd_purge, "remove what the retention period no longer allows to keep")

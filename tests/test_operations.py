@@ -233,3 +233,20 @@ def test_attachment_link_is_signed_and_expires(client, gw) -> None:  # type: ign
     other, _ = attachment_link(forged, attachment.id, datetime.now(UTC))
     assert client.get(other.removeprefix(gw.settings.public_base_url)).status_code == 403
     forged.close()
+
+
+def test_forwarders_test_command_reports_each_target(env, tracker, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    command = [sys.executable, "-m", "gateway", "forwarders", "test", "--data-dir", str(tmp_path)]
+    result = subprocess.run(
+        command, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "webhook: delivered (HTTP 201)" in result.stdout
+    [request] = tracker.requests
+    assert request.signature_ok and request.schema_error is None
+    assert request.body["narrative"].startswith("TEST:")
+    tracker.script = [500]
+    result = subprocess.run(
+        command, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1 and "webhook: retry (HTTP 500)" in result.stdout

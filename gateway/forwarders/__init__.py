@@ -82,3 +82,32 @@ def validate(settings: Settings) -> list[str]:
         except ConfigError as exc:
             problems.append(str(exc))
     return problems
+
+
+TEST_NARRATIVE = "TEST: a connectivity check from the complaint gateway, not a real report."
+
+
+def test_delivery() -> Delivery:
+    """A clearly marked test case, valid against docs/case.schema.json."""
+    import time
+    import uuid
+
+    from ..numbering import CaseNumber
+
+    number = CaseNumber(2000, 0).display()  # year 2000, sequence 0: never a real case
+    payload: dict[str, Any] = {
+        "schema_version": "1.0",
+        "case_number": number,
+        "received_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "channel": "web",
+        "language": "en",
+        "category": None,
+        "urgency": {"danger_now": False, "child_involved": False},
+        "affected": None,
+        "narrative": TEST_NARRATIVE,
+        "location": None,
+        "incident_time": None,
+        "attachments": [],
+        "reporter_contact": "none",
+    }
+    return Delivery("case", payload, f"{number}:test:{int(time.time())}", str(uuid.uuid4()))
