@@ -230,6 +230,17 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from .keys import rotate_all
+
+    counts = rotate_all(_gateway(args))
+    print(
+        "re-encrypted under the first GATEWAY_DATA_KEY: "
+        + ", ".join(f"{table} {count}" for table, count in counts.items())
+    )
+    return 0
+
+
 def cmd_keys_generate(args: argparse.Namespace) -> int:
     for name, value in generate_keys().items():
         print(f"{name}={value}")
@@ -305,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("purge", cmd_purge, "remove what the retention period no longer allows to keep")
     keys = sub.add_parser("keys", help="keys").add_subparsers(dest="keys_command", required=True)
     add("generate", cmd_keys_generate, "print fresh random keys for .env", keys)
+    add("rotate", cmd_keys_rotate, "re-encrypt stored data under the first data key", keys)
     return parser
 
 
