@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .inbound import InboundMessage
 from .models import InboundEvent, utcnow
@@ -24,14 +25,34 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Submitted:
-    event_id: int
+    event_id: int  # 0 when spooled: the row does not exist yet
     duplicate: bool
+    spooled: bool = False
 
 
-def submit(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
-    """Persist messages (deduplicated) and enqueue the new ones."""
-    from .jobs import enqueue_inbound
+def submit(
+    gw: Gateway, messages: list[InboundMessage], allow_spool: bool = True
+) -> list[Submitted]:
+    """Persist messages (deduplicated) and enqueue the new ones.
 
+    When the database cannot be reached the messages go to the local spool
+    (spool.py) and are loaded later: the provider still gets its 2xx.
+    """
+    try:
+        results = _store(gw, messages)
+    except (OperationalError, InterfaceError) as exc:
+        if not allow_spool:
+            raise
+        log.warning("database unreachable (%s); spooling", type(exc).__name__)
+        from . import spool
+
+        spool.write(gw, messages)
+        return [Submitted(0, duplicate=False, spooled=True) for _ in messages]
+    _enqueue_new(gw, results)
+    return results
+
+
+def _store(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
     results: list[Submitted] = []
     insert = postgresql.insert if gw.engine.dialect.name == "postgresql" else sqlite.insert
     with gw.sessions() as session, session.begin():
@@ -65,6 +86,12 @@ def submit(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
                 results.append(Submitted(existing, duplicate=True))
             else:
                 results.append(Submitted(new_id, duplicate=False))
+    return results
+
+
+def _enqueue_new(gw: Gateway, results: list[Submitted]) -> None:
+    from .jobs import enqueue_inbound
+
     for result in results:
         if not result.duplicate:
             try:

@@ -60,6 +60,9 @@ def _due_ids(session: Session, model: type, has_schedule: bool) -> list[int]:
 
 def sweep(gw: Gateway) -> SweepResult:
     """One pass over the unfinished work; returns what it enqueued."""
+    from . import spool
+
+    spool.load(gw)
     with gw.sessions() as session:
         inbound = _due_ids(session, InboundEvent, has_schedule=False)
         outbox = _due_ids(session, OutboxEntry, has_schedule=True)
