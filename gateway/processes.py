@@ -53,6 +53,11 @@ def run_server(settings: Settings, host: str, port: int, workers: int, threads: 
             self.cfg.set("accesslog", "-")
             self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
             self.cfg.set("forwarded_allow_ips", "127.0.0.1")
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn >= 25.1 opens a control socket at one fixed path per
+                # user: a second gateway (or a test) on the machine would take it
+                # over or remove it. Nothing here uses it.
+                self.cfg.set("control_socket_disable", True)
 
         def load(self):  # type: ignore[no-untyped-def]
             from .app import create_app
@@ -78,12 +83,13 @@ def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) ->
 
     _check_forwarders(settings)
     embedded = _embedded_redis(settings)
-    load_channel_modules()
-    gw = runtime.install(Gateway.from_settings(settings))
-    thread = SweeperThread(gw) if sweeper else None
-    if thread:
-        thread.start()
+    thread = None
     try:
+        load_channel_modules()
+        gw = runtime.install(Gateway.from_settings(settings))
+        thread = SweeperThread(gw) if sweeper else None
+        if thread:
+            thread.start()
         worker = SimpleWorker(gw.queues(), connection=gw.redis)
         worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
     finally:
@@ -113,41 +119,32 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
     env.setdefault("SWEEP_INTERVAL_SECONDS", "10")
     settings = Settings.load(environ=env, data_dir=directory)
     _check_forwarders(settings)
-    redis = None
-    if settings.uses_embedded_redis:
-        redis = EmbeddedRedis(directory).start()
-        env["REDIS_URL"] = redis.url
-    upgrade(settings.database_url)
-
-    command = [sys.executable, "-m", "gateway"]
-    children = [
-        subprocess.Popen([*command, "worker", "--data-dir", str(directory)], env=env),
-        subprocess.Popen(
-            [
-                *command,
-                "serve",
-                "--data-dir",
-                str(directory),
-                "--host",
-                host,
-                "--port",
-                str(port),
-                "--workers",
-                "2",
-            ],
-            env=env,
-        ),
-    ]
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
 
+    # From here on a Ctrl-C or SIGTERM stops what was started, in order.
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    print(
-        f"""
+    redis = None
+    children: list[subprocess.Popen[bytes]] = []
+    code = 0
+    try:
+        if settings.uses_embedded_redis:
+            redis = EmbeddedRedis(directory).start()
+            env["REDIS_URL"] = redis.url
+        upgrade(settings.database_url)
+        command = [sys.executable, "-m", "gateway"]
+        serve = ["serve", "--host", host, "--port", str(port), "--workers", "2"]
+        for args in (["worker"], serve):
+            if not stopping:
+                children.append(
+                    subprocess.Popen([*command, *args, "--data-dir", str(directory)], env=env)
+                )
+        print(
+            f"""
 Complaint gateway demo is running (data in {directory}).
   Web form:      {base}/report
   Status check:  {base}/status
@@ -157,10 +154,8 @@ Complaint gateway demo is running (data in {directory}).
 List cases with:  complaint-gateway cases list --data-dir {directory}
 Press Ctrl-C to stop.
 """,
-        flush=True,
-    )
-    code = 0
-    try:
+            flush=True,
+        )
         while not stopping:
             for child in children:
                 if child.poll() is not None:
@@ -179,6 +174,7 @@ Press Ctrl-C to stop.
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.kill()
+                child.wait()
         if redis is not None:
             redis.stop()
         print("stopped", flush=True)
