@@ -59,14 +59,17 @@ def file_report(
     provider: each becomes a download, and forwarding waits for them.
     """
     received = received_at or utcnow()
-    number = numbering.allocate_case_number(session, received.year)
+    # The PIN's slow hash comes first: allocating the number locks the year's
+    # counter row until the commit, and every filing in every worker waits on it.
     pin = numbering.new_pin()
+    pin_hash = numbering.hash_pin(pin)
+    number = numbering.allocate_case_number(session, received.year)
     keep_address = report.follow_up and reply_address is not None
     case = Case(
         case_number=number.digits,
         year=number.year,
         sequence=number.sequence,
-        pin_hash=numbering.hash_pin(pin),
+        pin_hash=pin_hash,
         status=CaseStatus.RECEIVED.value,
         channel=channel,
         provider=provider,

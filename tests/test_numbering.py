@@ -139,3 +139,31 @@ def test_concurrent_allocation_unique_and_gap_free(gw) -> None:  # type: ignore[
             select(CaseNumberCounter.last_value).where(CaseNumberCounter.year == 2031)
         )
     assert last == len(taken)
+
+
+def test_pin_is_hashed_before_the_year_counter_is_locked(gw, backend, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The counter row stays locked until commit; a slow hash inside the lock serialises filing."""
+    if not backend[0].startswith("postgresql"):
+        pytest.skip("SQLite locks the whole database for any write transaction")
+    from sqlalchemy import text
+
+    from gateway import mailbox, numbering
+    from gateway.reports import NewReport
+
+    mailbox.submit_report(gw, NewReport(narrative="first", language="en"), channel="web")
+    probes: list[bool] = []
+    real_hash = numbering.hash_pin
+
+    def probing_hash(pin: str) -> str:
+        with gw.engine.connect() as conn, conn.begin():
+            conn.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            try:
+                conn.execute(select(CaseNumberCounter).with_for_update())
+                probes.append(False)
+            except Exception:  # noqa: BLE001 - lock_timeout: another transaction holds it
+                probes.append(True)
+        return real_hash(pin)
+
+    monkeypatch.setattr(numbering, "hash_pin", probing_hash)
+    mailbox.submit_report(gw, NewReport(narrative="second", language="en"), channel="web")
+    assert probes == [False], "the counter row was locked while the PIN was hashed"
