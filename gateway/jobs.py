@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from . import cleanup, handlers, outbound, work
 from . import forwarders as fw
-from . import handlers, outbound, work
 from .forwarders.payload import case_payload, status_payload
 from .models import (
     CaseEvent,
@@ -80,6 +80,9 @@ def process_inbound(event_id: int) -> str:
             event.processed_at = utcnow()
             event.locked_until = None
             event.last_error = None
+            cleanup_id = cleanup.schedule(
+                session, event.provider, event.provider_message_id, inbound_event_id=event.id
+            )
     except Exception as exc:  # noqa: BLE001 - recorded; the exception text may hold content
         log.error("inbound event %s failed: %s", event_id, type(exc).__name__)
         with gw.sessions() as session, session.begin():
@@ -91,6 +94,8 @@ def process_inbound(event_id: int) -> str:
                 event.state = WorkState.DEAD.value
         return "failed"
     effects.run(gw)
+    if cleanup_id is not None:
+        cleanup.enqueue(gw, cleanup_id)
     log.info("inbound event %s processed", event_id)
     return "done"
 
@@ -221,7 +226,7 @@ def send_outbound(message_id: int) -> str:
         provider, attempt = message.provider, message.attempts
         address = gw.cipher.decrypt(message.address_enc).decode()
         body = gw.cipher.decrypt(message.body_enc).decode()
-    error, provider_id, permanent = None, None, False
+    error, provider_id, permanent, cleanup_id = None, None, False, None
     try:
         provider_id = outbound.send(gw.settings, provider, address, body, message_id)
     except outbound.PermanentSendError as exc:
@@ -241,6 +246,10 @@ def send_outbound(message_id: int) -> str:
             # Sent: the text (it may hold a PIN) and the address are no longer needed.
             message.body_enc = gw.cipher.encrypt(b"")
             message.address_enc = gw.cipher.encrypt(b"")
+            # The provider's copy goes once it reports delivery, or after the fallback.
+            cleanup_id = cleanup.schedule(
+                session, provider, provider_id, delay=cleanup.FALLBACK_DELAY
+            )
         else:
             delay = None if permanent else retry_delay(gw.settings.forward_retry_delays, attempt)
             if delay is None:
@@ -250,6 +259,8 @@ def send_outbound(message_id: int) -> str:
                 message.next_attempt_at = next_at
     if next_at is not None:
         enqueue_outbound(gw, message_id, at=next_at)
+    if cleanup_id is not None:
+        cleanup.enqueue(gw, cleanup_id, at=utcnow() + cleanup.FALLBACK_DELAY)
     log.info(
         "outbound %s attempt %s: %s", message_id, attempt, "sent" if error is None else "failed"
     )

@@ -390,3 +390,31 @@ class MediaDownload(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ProviderCleanup(Base):
+    """A provider's copy of a message (its body, its media) to delete there.
+
+    Written when the gateway no longer needs the provider's copy: an inbound
+    message once processed (and its media fetched), a sent message once
+    delivered or failed (or after a fallback delay). The provider-cleanup job
+    (cleanup.py) works it like any other row: lease, retries, dead-letter.
+    """
+
+    __tablename__ = "provider_cleanups"
+    __table_args__ = (UniqueConstraint("provider", "provider_message_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_message_id: Mapped[str] = mapped_column(String(128))
+    inbound_event_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_events.id"))
+    state: Mapped[str] = mapped_column(String(16), default=WorkState.PENDING.value, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+Index("ix_provider_cleanups_due", ProviderCleanup.state, ProviderCleanup.next_attempt_at)

@@ -3,7 +3,8 @@
 Redis can lose its data and a worker can die mid-job; the database cannot
 forget. Every SWEEP_INTERVAL_SECONDS one sweeper (a Redis lock elects it
 among all workers) enqueues inbound events, outbox rows and outbound
-messages that are pending, due and not leased. Enqueueing is idempotent and
+messages that are pending, due and not leased, and likewise media downloads
+and provider cleanups. Enqueueing is idempotent and
 jobs take leases, so a sweep that overlaps a live job changes nothing.
 """
 
@@ -18,9 +19,16 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from . import jobs
+from . import cleanup, jobs
 from .media_fetch import enqueue as enqueue_media
-from .models import InboundEvent, MediaDownload, OutboundMessage, OutboxEntry, utcnow
+from .models import (
+    InboundEvent,
+    MediaDownload,
+    OutboundMessage,
+    OutboxEntry,
+    ProviderCleanup,
+    utcnow,
+)
 from .runtime import Gateway
 
 log = logging.getLogger(__name__)
@@ -68,6 +76,7 @@ def sweep(gw: Gateway) -> SweepResult:
         outbox = _due_ids(session, OutboxEntry, has_schedule=True)
         outbound = _due_ids(session, OutboundMessage, has_schedule=True)
         media = _due_ids(session, MediaDownload, has_schedule=True)
+        cleanups = _due_ids(session, ProviderCleanup, has_schedule=True)
     for event_id in inbound:
         jobs.enqueue_inbound(gw, event_id)
     for outbox_id in outbox:
@@ -76,9 +85,11 @@ def sweep(gw: Gateway) -> SweepResult:
         jobs.enqueue_outbound(gw, message_id)
     for download_id in media:
         enqueue_media(gw, download_id)
+    for cleanup_id in cleanups:
+        cleanup.enqueue(gw, cleanup_id)
     from .conversation import enqueue_silent
 
-    extra = len(media) + enqueue_silent(gw) + sum(task(gw) for task in extra_tasks)
+    extra = len(media) + len(cleanups) + enqueue_silent(gw) + sum(task(gw) for task in extra_tasks)
     result = SweepResult(len(inbound), len(outbox), len(outbound), extra)
     result.ids = {"inbound": inbound, "forwarding": outbox, "outbound": outbound}
     if result.total:
