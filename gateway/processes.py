@@ -116,6 +116,14 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
         env["CASE_TRACKER_URL"] = f"{base}/_demo/tracker"
         env["CASE_TRACKER_SECRET"] = secrets.token_urlsafe(24)
         env["GATEWAY_DEMO_TRACKER"] = "1"
+    if env.get("GATEWAY_DEMO_TRACKER") == "1":
+        # The demo phone (/demo/sms) writes through the real Kannel endpoint; its answers
+        # come back to the demo's stand-in for smsbox's sendsms unless a Kannel is set.
+        env.setdefault("KANNEL_CALLBACK_KEY", secrets.token_urlsafe(24))
+        if not env.get("KANNEL_SENDSMS_URL"):
+            env["KANNEL_SENDSMS_URL"] = f"{base}/demo/sms/sendsms"
+            env["KANNEL_USERNAME"] = "demo"
+            env["KANNEL_PASSWORD"] = secrets.token_urlsafe(24)
     env.setdefault("SWEEP_INTERVAL_SECONDS", "10")
     settings = Settings.load(environ=env, data_dir=directory)
     _check_forwarders(settings)
@@ -143,6 +151,9 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
                 children.append(
                     subprocess.Popen([*command, *args, "--data-dir", str(directory)], env=env)
                 )
+        phone = ""
+        if env.get("GATEWAY_DEMO_TRACKER") == "1":
+            phone = f"\n  SMS phone:     {base}/demo/sms"
         print(
             f"""
 Complaint gateway demo is running (data in {directory}).
@@ -150,7 +161,7 @@ Complaint gateway demo is running (data in {directory}).
   Status check:  {base}/status
   Health:        {base}/healthz
   Metrics:       {base}/metrics
-  Case tracker:  {settings.case_tracker_url}
+  Case tracker:  {settings.case_tracker_url}{phone}
 List cases with:  complaint-gateway cases list --data-dir {directory}
 Press Ctrl-C to stop.
 """,

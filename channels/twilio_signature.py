@@ -1,0 +1,48 @@
+"""Twilio's request signature, checked one way for every Twilio webhook (SMS, WhatsApp, voice).
+
+Twilio signs each request with HMAC-SHA1 of the URL it called plus the
+sorted POST parameters, keyed with the account's auth token, and sends it
+in `X-Twilio-Signature`
+(https://www.twilio.com/docs/usage/security#validating-requests).
+The URL is rebuilt from PUBLIC_BASE_URL and the request's path and query,
+never from the request's own host or `X-Forwarded-*` headers: behind a
+proxy those differ from what Twilio called, and anyone can forge them.
+The twilio library's `RequestValidator` does the comparison (in constant
+time, with and without the default port, as Twilio's own servers vary).
+"""
+
+from __future__ import annotations
+
+from flask import Request
+from twilio.request_validator import RequestValidator
+
+from gateway.config import Settings
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+
+def public_url(req: Request, settings: Settings) -> str | None:
+    """The URL Twilio called, as configured: PUBLIC_BASE_URL + path + query."""
+    base = settings.public_base_url
+    if not base:
+        return None
+    query = req.query_string.decode("latin-1")
+    return f"{base}{req.path}" + (f"?{query}" if query else "")
+
+
+def signature_valid(req: Request, settings: Settings) -> bool:
+    """True when the request carries a valid Twilio signature for our public URL.
+
+    False, never an exception, when the auth token or PUBLIC_BASE_URL is not
+    set, the header is missing, or the body is not a form.
+    """
+    token = settings.get("TWILIO_AUTH_TOKEN")
+    url = public_url(req, settings)
+    signature = req.headers.get(SIGNATURE_HEADER)
+    if not token or not url or not signature:
+        return False
+    try:
+        params = req.form if req.method == "POST" else {}
+    except Exception:  # noqa: BLE001 - an unparsable body cannot carry a valid signature
+        return False
+    return bool(RequestValidator(token).validate(url, params, signature))

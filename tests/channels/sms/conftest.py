@@ -1,0 +1,28 @@
+"""Fixtures of the SMS providers' tests: their settings, and a local server playing their APIs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.channels.sms.harness import AT_KEY, KANNEL_KEY
+from tests.support.providers import ProviderAPI
+
+
+@pytest.fixture
+def provider_api() -> Iterator[ProviderAPI]:
+    server = ProviderAPI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def env(env: dict[str, str], provider_api: ProviderAPI) -> dict[str, str]:
+    """The gateway's environment with every SMS provider pointed at the local server."""
+    return {
+        **env,
+        **provider_api.settings(),
+        "AFRICASTALKING_CALLBACK_KEY": AT_KEY,
+        "KANNEL_CALLBACK_KEY": KANNEL_KEY,
+    }
