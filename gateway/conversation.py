@@ -184,15 +184,22 @@ def handle(session: Session, gw: Gateway, event: InboundEvent, payload: dict[str
         log.warning("inbound event %s dropped: sender over the hourly limit", event.id)
         return turn.effects
 
+    extra = payload.get("extra") or {}
     command = parse_command(text)
     if command is not None:
-        if command.locale in offered and command.command is not Command.LANGUAGE:
+        # A command chosen from a menu (Telegram's /status) was not said in a language.
+        said = not extra.get("menu_command")
+        if said and command.locale in offered and command.command is not Command.LANGUAGE:
             locale = command.locale
             pref.language = locale
             if conversation:
                 conversation.language = locale
         return _command(turn, command.command, command.rest, locale, conversation, pref, offered)
 
+    answering = extra.get("answers_step")  # a button press names the question it answers
+    if answering is not None and (conversation is None or conversation.step != answering):
+        _ask_again(turn, conversation, locale)  # a button of an old question: not an answer
+        return turn.effects
     media = payload.get("media") or []
     if not text and not media:
         turn.say(locale, HELP)
@@ -204,6 +211,14 @@ def handle(session: Session, gw: Gateway, event: InboundEvent, payload: dict[str
         return turn.effects
     _start(turn, text, media, locale, pref)
     return turn.effects
+
+
+def _ask_again(turn: Turn, conversation: Conversation | None, locale: str) -> None:
+    """Ask the question that is open now (or give the help when none is)."""
+    if conversation is None:
+        turn.say(locale, HELP)
+    else:
+        turn.say(locale, QUESTIONS.get(conversation.step, ASK_STATEMENT))
 
 
 def _rate_limited(session: Session, event: InboundEvent) -> bool:

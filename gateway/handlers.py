@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import i18n
 from .cases import Receipt, enqueue_forwarding
+from .i18n import _
 from .models import InboundEvent, OutboundMessage
 from .runtime import Gateway
 
@@ -88,13 +89,13 @@ def queue_message(
     return session.execute(stmt).scalar_one_or_none()
 
 
+# Translators: SMS, keep under 160 characters; %(case)s and %(pin)s are digits.
+RECEIPT = _(
+    "Report received. Case %(case)s PIN %(pin)s. Keep them secret. "
+    "To check: STATUS %(case)s %(pin)s"
+)
+
+
 def receipt_text(locale: str, receipt: Receipt) -> str:
     """The one message with case number and PIN; it never repeats the report."""
-    return i18n.gettext(
-        locale,
-        # Translators: SMS, keep under 160 characters; %(case)s and %(pin)s are digits.
-        "Report received. Case %(case)s PIN %(pin)s. Keep them secret. "
-        "To check: STATUS %(case)s %(pin)s",
-        case=receipt.case_number,
-        pin=receipt.pin,
-    )
+    return i18n.gettext(locale, RECEIPT, case=receipt.case_number, pin=receipt.pin)
