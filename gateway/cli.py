@@ -247,6 +247,21 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_telegram_poll(args: argparse.Namespace) -> int:
+    from channels.telegram.polling import run_polling
+
+    stored = run_polling(_gateway(args, need_redis=True), cycles=args.cycles, timeout=args.timeout)
+    print(f"{stored} Telegram message(s) stored")
+    return 0
+
+
+def cmd_telegram_set_webhook(args: argparse.Namespace) -> int:
+    from channels.telegram.polling import set_webhook
+
+    print(f"webhook set: {set_webhook(_settings(args))}")
+    return 0
+
+
 # --- parser --------------------------------------------------------------
 
 
@@ -317,6 +332,19 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="keys").add_subparsers(dest="keys_command", required=True)
     add("generate", cmd_keys_generate, "print fresh random keys for .env", keys)
     add("rotate", cmd_keys_rotate, "re-encrypt stored data under the first data key", keys)
+
+    telegram = sub.add_parser("telegram", help="the Telegram bot").add_subparsers(
+        dest="telegram_command", required=True
+    )
+    p = add("poll", cmd_telegram_poll, "take updates by long polling (no public URL)", telegram)
+    p.add_argument("--cycles", type=int, default=None, help="stop after this many getUpdates")
+    p.add_argument("--timeout", type=int, default=50, help="seconds each getUpdates waits")
+    add(
+        "set-webhook",
+        cmd_telegram_set_webhook,
+        "register PUBLIC_BASE_URL/telegram/webhook",
+        telegram,
+    )
     return parser
 
 
