@@ -131,7 +131,10 @@ async def _send(bot: Bot, to: Address, text: str) -> str:
 
 def send(settings: Settings, address: str, text: str, message_id: int) -> str | None:
     """outbound.Sender for provider "telegram": the sent message's id in its chat."""
-    to = Address.decode(address)
+    try:
+        to = Address.decode(address)
+    except (ValueError, TypeError):
+        raise PermanentSendError("telegram: not a Telegram address") from None
     try:
         return call(settings, lambda bot: _send(bot, to, text))
     except Forbidden:

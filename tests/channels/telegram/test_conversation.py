@@ -14,6 +14,8 @@ from sqlalchemy import select, update
 
 from channels.telegram.messages import FORGET_BUTTON, FORGET_HINT, FORGOTTEN
 from gateway import conversation, i18n, mailbox
+from gateway.handlers import queue_message
+from gateway.jobs import enqueue_outbound
 from gateway.models import Case, Conversation, OutboundMessage, SenderPreference
 from gateway.sweeper import sweep
 from tests.channels.telegram.conftest import CHAT_ID, buttons_of, texts
@@ -216,3 +218,22 @@ def test_a_long_message_is_sent_in_parts(reporter, gw, telegram_api) -> None:  #
     run_jobs(gw)
     first, second = telegram_api.sent(CHAT_ID)[-2:]
     assert len(first["text"]) == 4096 and first["text"] + second["text"] == long
+
+
+def test_a_message_to_an_address_that_is_not_telegrams_is_not_retried(gw, telegram_api) -> None:  # type: ignore[no-untyped-def]
+    with gw.sessions() as session, session.begin():
+        message_id = queue_message(
+            session,
+            gw,
+            channel="telegram",
+            provider="telegram",
+            address="+243810000010",
+            text="hello",
+            dedupe_key="test:not-an-address",
+        )
+    enqueue_outbound(gw, message_id)
+    run_jobs(gw)
+    with gw.sessions() as session:
+        message = session.get(OutboundMessage, message_id)
+        assert message.state == "dead" and message.attempts == 1
+    assert telegram_api.calls_to("sendMessage") == []
