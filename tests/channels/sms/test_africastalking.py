@@ -196,3 +196,16 @@ def test_an_operator_name_is_not_answered(gw, at, provider_api) -> None:  # type
     [message] = outbound_messages(gw)
     assert message.state == "dead" and "name" in message.last_error
     assert provider_api.sent() == []
+
+
+def test_binary_body_with_the_right_key_is_refused_not_an_error(gw, client) -> None:  # type: ignore[no-untyped-def]
+    from tests.channels.sms.harness import AT_KEY
+
+    for content_type in ("application/x-www-form-urlencoded", "application/octet-stream"):
+        response = client.post(
+            f"/sms/africastalking?key={AT_KEY}",
+            data=b"\xff\x00%zz&&=\x80",
+            content_type=content_type,
+        )
+        assert response.status_code == 400
+    assert count_events(gw) == 0

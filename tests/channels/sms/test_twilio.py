@@ -346,3 +346,23 @@ def test_focal_point_message_reaches_the_reporter(gw, twilio, provider_api) -> N
             select(OutboundMessage).order_by(OutboundMessage.id.desc())
         ).first()
         assert pushed.state == "done"
+
+
+def test_bytes_that_are_not_utf8_are_kept_not_an_error(gw, twilio) -> None:  # type: ignore[no-untyped-def]
+    from twilio.request_validator import RequestValidator
+
+    params = twilio.payload(Row("sms", "sms_inbound"))
+    decoded = {**params, "Body": "caf%FF"}  # werkzeug keeps an undecodable escape as it came
+    signature = RequestValidator(providers.TWILIO_TOKEN).compute_signature(
+        PUBLIC_BASE_URL + "/sms/twilio", decoded
+    )
+    from urllib.parse import urlencode
+
+    body = urlencode({k: v for k, v in params.items() if k != "Body"})
+    response = twilio.client.post(
+        "/sms/twilio",
+        data=body.encode() + b"&Body=caf%FF",
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature},
+    )
+    assert response.status_code == 200 and count_events(gw) == 1
