@@ -55,8 +55,13 @@ def submit_report(
     provider: str | None = None,
     sender_pseudonym: str | None = None,
     reply_address: str | None = None,
+    media: list[tuple[str, str, str | None]] | None = None,
 ) -> Receipt:
-    """File a complete report now (web form, hotline) and start forwarding it."""
+    """File a complete report now (web form, hotline) and start forwarding it.
+
+    `media` lists files still at a provider (the hotline's recording), as
+    for `cases.file_report`: the worker fetches them before forwarding.
+    """
     with gw.sessions() as session, session.begin():
         receipt = file_report(
             session,
@@ -66,6 +71,7 @@ def submit_report(
             provider=provider,
             sender_pseudonym=sender_pseudonym,
             reply_address=reply_address,
+            media=media,
         )
     # Redis away: the case is stored, and the sweeper will enqueue its forwarding.
     with contextlib.suppress(Exception):

@@ -4,7 +4,11 @@ A channel registers one fetcher per provider (`register_fetcher`): given a
 media reference's URL it returns the bytes (with the account's credentials
 where the provider wants them). The job checks size and type, strips image
 metadata, stores the file encrypted as an attachment of the case, and when
-the case has no download left it releases the case's forwarding.
+the case has no download left it releases the case's forwarding. A provider
+that keeps its own copy of each file (Twilio's call recordings) also names
+that copy (`copy_id`): its deletion is planned (gateway.cleanup) in the
+transaction that stores the file, so the provider's copy goes only once
+the gateway's exists.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from . import work
+from . import cleanup, work
 from .config import Settings
 from .media import UnsupportedMedia, checked_type, strip_metadata
 from .models import Attachment, Case, MediaDownload, OutboxEntry, WorkState, utcnow
@@ -27,6 +31,8 @@ log = logging.getLogger(__name__)
 # (settings, url, size limit in bytes) -> the file's bytes
 Fetcher = Callable[[Settings, str, int], bytes]
 _fetchers: dict[str, Fetcher] = {}
+# url -> the provider's id of its copy of the file, to delete once stored
+_copy_ids: dict[str, Callable[[str], str | None]] = {}
 MAX_ATTEMPTS = 6
 
 
@@ -34,8 +40,13 @@ class MediaTooLarge(Exception):
     """The provider's file is over the size limit: given up, not retried."""
 
 
-def register_fetcher(provider: str, fetcher: Fetcher) -> None:
+def register_fetcher(
+    provider: str, fetcher: Fetcher, copy_id: Callable[[str], str | None] | None = None
+) -> None:
+    """Fetch `provider`'s media with `fetcher`; delete its copy (`copy_id`) once stored."""
     _fetchers[provider] = fetcher
+    if copy_id is not None:
+        _copy_ids[provider] = copy_id
 
 
 def enqueue(gw: Gateway, download_id: int) -> None:
@@ -68,7 +79,7 @@ def fetch_media(download_id: int) -> str:
         error, final = type(exc).__name__, True
     except Exception as exc:  # noqa: BLE001 - provider away: retried
         error = type(exc).__name__
-    case_id, released = None, False
+    case_id, released, cleanup_id = None, False, None
     with gw.sessions() as session, session.begin():
         download = session.get(MediaDownload, download_id)
         assert download is not None
@@ -89,6 +100,10 @@ def fetch_media(download_id: int) -> str:
             session.flush()
             download.attachment_id = attachment.id
             download.state = WorkState.DONE.value
+            copy_of = _copy_ids.get(provider)
+            copy = copy_of(url) if copy_of else None
+            if copy:
+                cleanup_id = cleanup.schedule(session, provider, copy)
         elif final or attempt >= MAX_ATTEMPTS:
             download.state = WorkState.DEAD.value
         else:
@@ -99,6 +114,8 @@ def fetch_media(download_id: int) -> str:
         from .cases import enqueue_forwarding
 
         enqueue_forwarding(gw, case_id)
+    if cleanup_id is not None:
+        cleanup.enqueue(gw, cleanup_id)
     log.info("media %s attempt %s: %s", download_id, attempt, error or "stored")
     return "stored" if error is None else "failed"
 
