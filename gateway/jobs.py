@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 JITTER = 0.2
 MAX_INBOUND_ATTEMPTS = 10
 STATUS_WAIT_SECONDS = 30
+INTERRUPTED = "interrupted"  # an attempt whose worker died: the outcome is unknown
 
 
 # --- enqueueing ------------------------------------------------------------
@@ -110,9 +111,22 @@ def forward(outbox_id: int) -> str:
     if wait_until is not None:
         enqueue_outbox(gw, outbox_id, at=wait_until)
         return "waiting"
+    lease = gw.settings.job_lease_seconds
     with gw.sessions() as session, session.begin():
-        if not work.claim(session, OutboxEntry, outbox_id, gw.settings.job_lease_seconds, due=True):
+        # Every finished attempt clears its lease: one still set means a worker died mid-attempt.
+        stale = session.scalar(select(OutboxEntry.locked_until).where(OutboxEntry.id == outbox_id))
+        if not work.claim(session, OutboxEntry, outbox_id, lease, due=True):
             return "skipped"
+        if stale is not None:
+            session.add(
+                ForwardingAttempt(
+                    outbox_id=outbox_id,
+                    attempted_at=stale - timedelta(seconds=lease),
+                    duration_ms=0,
+                    outcome=INTERRUPTED,
+                    error="the worker stopped before the attempt finished",
+                )
+            )
     started = utcnow()
     try:
         with gw.sessions() as session:

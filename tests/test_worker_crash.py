@@ -69,10 +69,14 @@ def test_worker_killed_while_forwarding_delivers_the_case_once(
         entry = session.scalars(select(OutboxEntry)).one()
         assert entry.state == "done" and entry.delivered_at is not None
         assert entry.attempts == 2, "the killed attempt counts"
-        logged = session.scalars(select(ForwardingAttempt)).all()
+        logged = session.scalars(select(ForwardingAttempt).order_by(ForwardingAttempt.id)).all()
         # The tracker answered the second attempt 201 when it had not taken the first in.
         expected_status = 201 if hold == "before" else 409
-        assert [(a.outcome, a.http_status) for a in logged] == [("delivered", expected_status)]
+        assert [(a.outcome, a.http_status) for a in logged] == [
+            ("interrupted", None),
+            ("delivered", expected_status),
+        ], "the killed attempt is in the log too"
+        assert logged[0].attempted_at <= logged[1].attempted_at
     assert _count(gw, Case) == 1
 
 
