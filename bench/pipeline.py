@@ -1,6 +1,6 @@
 """Intake to forward: how many reports a second the whole pipeline carries.
 
-Measured: BENCH_REPORTS one-message reports (default 500) handed to
+Measured: BENCH_REPORTS one-message reports (default 300) handed to
 `intake.submit` one at a time, as the webhook path does, from this process,
 while BENCH_WORKERS gateway worker processes (default 2) take each one
 through the pipeline (claim, file the case with its Argon2id PIN hash,
@@ -32,7 +32,7 @@ from bench import _services as services
 from bench import _workers as workers
 from bench._tracker import AcceptingTracker
 
-REPORTS = int(os.environ.get("BENCH_REPORTS", "500"))
+REPORTS = int(os.environ.get("BENCH_REPORTS", "300"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 NOOP_JOBS = int(os.environ.get("BENCH_NOOP_JOBS", "2000"))
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "300"))
