@@ -11,6 +11,8 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from . import lookup
 from .cases import (
     Receipt,
@@ -126,10 +128,8 @@ def message_reporter(gw: Gateway, case_id: int, text: str, actor: str) -> bool:
     agreed to follow-up on a text channel and did not send STOP, it also goes
     out through that channel to the address kept (encrypted) for this purpose.
     """
-    from .conversation import CHANNELS
     from .handlers import queue_message
     from .jobs import enqueue_outbound
-    from .models import SenderPreference
 
     message_id = None
     with gw.sessions() as session, session.begin():
@@ -137,17 +137,7 @@ def message_reporter(gw: Gateway, case_id: int, text: str, actor: str) -> bool:
         if case is None:
             return False
         event = add_event(session, gw, case, CaseEventKind.MESSAGE_TO_REPORTER, actor, body=text)
-        pref = (
-            session.get(SenderPreference, case.sender_pseudonym) if case.sender_pseudonym else None
-        )
-        reachable = (
-            case.follow_up
-            and case.reply_address_enc is not None
-            and case.channel in CHANNELS
-            and case.provider is not None
-            and (pref is None or pref.stopped_at is None)
-        )
-        if reachable:
+        if can_push(session, case):
             message_id = queue_message(
                 session,
                 gw,
@@ -162,3 +152,23 @@ def message_reporter(gw: Gateway, case_id: int, text: str, actor: str) -> bool:
         with contextlib.suppress(Exception):  # stored; the sweeper will enqueue it
             enqueue_outbound(gw, message_id)
     return True
+
+
+def can_push(session: Session, case: Case) -> bool:
+    """Whether a message to this reporter also goes out through their channel now.
+
+    Only when they agreed to follow-up on a text channel, the address is still
+    kept (open case, within retention) and they did not send STOP. Otherwise a
+    message waits for their next status check.
+    """
+    from .conversation import CHANNELS
+    from .models import SenderPreference
+
+    pref = session.get(SenderPreference, case.sender_pseudonym) if case.sender_pseudonym else None
+    return bool(
+        case.follow_up
+        and case.reply_address_enc is not None
+        and case.channel in CHANNELS
+        and case.provider is not None
+        and (pref is None or pref.stopped_at is None)
+    )

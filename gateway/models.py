@@ -418,3 +418,38 @@ class ProviderCleanup(Base):
 
 
 Index("ix_provider_cleanups_due", ProviderCleanup.state, ProviderCleanup.next_attempt_at)
+
+
+class ConsoleSession(Base):
+    """A signed-in console user's session; the cookie holds a token, this row its hash.
+
+    Kept in the database rather than in a signed cookie so that signing out,
+    a password change or a deactivation ends it at once, everywhere.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CaseLinkKind(StrEnum):
+    DUPLICATE = "duplicate"  # case_id is a duplicate of other_case_id
+    RELATED = "related"
+
+
+class CaseLink(Base):
+    """Two cases a focal point linked: one a duplicate of the other, or related."""
+
+    __tablename__ = "case_links"
+    __table_args__ = (UniqueConstraint("case_id", "other_case_id", name="uq_case_links_pair"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    other_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import pyotp
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .models import Role, User
+from .models import ConsoleSession, Role, User
 from .privacy import Cipher
 
 _hasher = PasswordHasher()
@@ -62,3 +62,29 @@ def create_user(
     )
     audit.record(session, actor, "user.create", username, {"role": role_value.value})
     return NewUser(username, role_value, password, totp_secret)
+
+
+def reset_credentials(
+    session: Session, cipher: Cipher, username: str, actor: str, new_totp: bool = True
+) -> NewUser:
+    """A new one-time password (and TOTP secret unless `new_totp` is False) for a user.
+
+    For a user who forgot a password or lost the phone with the authenticator;
+    it unlocks the account and ends the user's console sessions.
+    """
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise UserError(f"no user {username!r}")
+    password = secrets.token_urlsafe(12)
+    if new_totp:
+        totp_secret = pyotp.random_base32()
+        user.totp_secret_enc = cipher.encrypt(totp_secret.encode())
+    else:
+        totp_secret = cipher.decrypt(user.totp_secret_enc).decode()
+    user.password_hash = _hasher.hash(password)
+    user.must_change_password = True
+    user.failed_logins = 0
+    user.locked_until = None
+    session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
+    audit.record(session, actor, "user.reset", username, {"new_totp": new_totp})
+    return NewUser(username, Role(user.role), password, totp_secret)
