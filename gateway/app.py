@@ -20,6 +20,7 @@ GATEWAY_BLUEPRINTS: tuple[str, ...] = (
     "gateway.health",
     "gateway.attachments",
     "gateway.tracker_callback",
+    "gateway.console",
 )
 
 

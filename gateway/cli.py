@@ -241,6 +241,24 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Walk the audit chain; exit 1 at the first entry changed, removed or inserted."""
+    from sqlalchemy import func
+
+    from .audit import verify
+    from .models import AuditEntry
+
+    gw = _gateway(args)
+    with gw.sessions() as session:
+        whole, bad = verify(session)
+        count = session.scalar(select(func.count()).select_from(AuditEntry))
+    if not whole:
+        print(f"audit log TAMPERED: the chain breaks at entry {bad}", file=sys.stderr)
+        return 1
+    print(f"audit log intact: {count} entries")
+    return 0
+
+
 def cmd_keys_generate(args: argparse.Namespace) -> int:
     for name, value in generate_keys().items():
         print(f"{name}={value}")
@@ -329,6 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("sweep", cmd_sweep, "enqueue unfinished work once (the worker does it every interval)")
     add("purge", cmd_purge, "remove what the retention period no longer allows to keep")
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="audit_command", required=True
+    )
+    add("verify", cmd_audit_verify, "check that no audit entry was changed or removed", audit)
     keys = sub.add_parser("keys", help="keys").add_subparsers(dest="keys_command", required=True)
     add("generate", cmd_keys_generate, "print fresh random keys for .env", keys)
     add("rotate", cmd_keys_rotate, "re-encrypt stored data under the first data key", keys)

@@ -1,0 +1,15 @@
+"""The focal-point console at /console/: queue, cases, dead letters, statistics, users, audit.
+
+Server-rendered pages that work without JavaScript and stay small on a slow
+link. Sign-in takes a password and a TOTP code; each view declares the roles
+that may open it (security.py). The console never shows how to reach a
+reporter: only the channel and whether a message can reach them directly.
+"""
+
+from . import admin, auth, case, case_actions, exports, health, queue, stats
+from .pages import blueprint
+
+__all__ = ["blueprint"]
+
+# The view modules register their routes on `blueprint` when imported.
+_VIEWS = (admin, auth, case, case_actions, exports, health, queue, stats)

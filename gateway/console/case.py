@@ -1,0 +1,229 @@
+"""The case page: the report as given, what happened since, and the attachments.
+
+Report content is decrypted only here, for a signed-in focal point or
+administrator, and every view and every attachment fetched is written to
+the audit trail. The page names the reporter's channel and whether a
+message reaches them directly, never their address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Response, abort, g, request
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..cases import display_number, find_case
+from ..i18n import _
+from ..mailbox import can_push
+from ..models import (
+    Attachment,
+    Case,
+    CaseEventKind,
+    CaseLink,
+    MediaDownload,
+    OutboundMessage,
+    Report,
+    Role,
+    User,
+    WorkState,
+)
+from . import security
+from .pages import blueprint, render, t
+from .security import STAFF, allow
+
+OK_MESSAGES = {
+    "status": _("Status changed. The case tracker will be told."),
+    "assign": _("Assignment saved."),
+    "note": _("Note added. Notes are never shown to the reporter."),
+    "link": _("Cases linked."),
+    "message": _("Message saved for the reporter."),
+    "retry": _("Forwarding queued again."),
+}
+ERROR_MESSAGES = {
+    "status": _("Choose one of the statuses."),
+    "reason": _("Give a reason for the status change (at most 1000 characters)."),
+    "same_status": _("The case already has that status."),
+    "assignee": _("That user cannot be assigned cases."),
+    "note": _("Write the note first (at most 5000 characters)."),
+    "link": _("Give the number of another existing case and the kind of link."),
+    "linked": _("These cases are linked already."),
+    "message": _("Write the message first (at most 2000 characters)."),
+    "retry": _("Nothing to retry: no forwarding of this case has failed for good."),
+}
+INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+REPORT_FIELDS = ("narrative", "category", "affected", "danger_now", "location", "incident_time")
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    kind: str
+    actor: str
+    status: str | None
+    text: str | None
+    delivery: str | None = None  # for a message to the reporter sent through their channel
+
+
+@dataclass(frozen=True)
+class Link:
+    number: str
+    status: str
+    relation: str  # "duplicate_of", "has_duplicate", "related"
+
+
+@dataclass
+class CaseView:
+    """Everything the case page shows, read in one session."""
+
+    case: Case
+    number: str
+    report: dict[str, Any]
+    extra: dict[str, Any]
+    attachments: list[Attachment]
+    fetching: int
+    events: list[Event]
+    links: list[Link]
+    outbox: list[Any]
+    assignee: str | None
+    staff: dict[int, str]
+    pushes: bool
+
+
+def load_case(db: Session, number: str) -> Case:
+    """The case named in the URL (with or without the display prefix), or 404."""
+    case = find_case(db, number, security.gateway().settings.case_number_prefix)
+    if case is None:
+        abort(404)
+    return case
+
+
+def _deliveries(db: Session, event_ids: list[int]) -> dict[int, str]:
+    keys = {f"case-message:{i}": i for i in event_ids}
+    found = db.execute(
+        select(
+            OutboundMessage.dedupe_key, OutboundMessage.state, OutboundMessage.delivery_status
+        ).where(OutboundMessage.dedupe_key.in_(keys))
+    ).all()
+    return {keys[key]: (delivery or state) for key, state, delivery in found}
+
+
+def _links(db: Session, case: Case, prefix: str) -> list[Link]:
+    rows = db.scalars(
+        select(CaseLink).where(or_(CaseLink.case_id == case.id, CaseLink.other_case_id == case.id))
+    ).all()
+    links = []
+    for row in rows:
+        mine = row.case_id == case.id
+        other = db.get(Case, row.other_case_id if mine else row.case_id)
+        assert other is not None
+        if row.kind == "duplicate":
+            relation = "duplicate_of" if mine else "has_duplicate"
+        else:
+            relation = "related"
+        links.append(Link(display_number(other, prefix), other.status, relation))
+    return links
+
+
+def case_view(db: Session, case: Case) -> CaseView:
+    gw = security.gateway()
+    prefix = gw.settings.case_number_prefix
+    report_row = db.scalars(select(Report).where(Report.case_id == case.id)).first()
+    content = gw.cipher.decrypt_json(report_row.content_enc) if report_row else {}
+    content = content if isinstance(content, dict) else {"narrative": str(content)}
+    report = {k: content.get(k) for k in REPORT_FIELDS}
+    extra = {k: v for k, v in content.items() if k not in REPORT_FIELDS and v not in (None, "")}
+    messages = [e.id for e in case.events if e.kind == CaseEventKind.MESSAGE_TO_REPORTER.value]
+    deliveries = _deliveries(db, messages)
+    events = [
+        Event(
+            e.created_at,
+            e.kind,
+            e.actor,
+            e.status,
+            gw.cipher.decrypt(e.body_enc).decode() if e.body_enc else None,
+            deliveries.get(e.id),
+        )
+        for e in case.events
+    ]
+    staff = dict(
+        db.execute(
+            select(User.id, User.username)
+            .where(User.active.is_(True), User.role.in_([Role.ADMIN.value, Role.FOCAL_POINT.value]))
+            .order_by(User.username)
+        ).all()
+    )
+    assignee = db.get(User, case.assignee_id) if case.assignee_id else None
+    fetching = len(
+        db.scalars(
+            select(MediaDownload.id).where(
+                MediaDownload.case_id == case.id, MediaDownload.state == WorkState.PENDING.value
+            )
+        ).all()
+    )
+    return CaseView(
+        case=case,
+        number=display_number(case, prefix),
+        report=report,
+        extra=extra,
+        attachments=list(report_row.attachments) if report_row else [],
+        fetching=fetching,
+        events=events,
+        links=_links(db, case, prefix),
+        outbox=list(case.outbox),
+        assignee=assignee.username if assignee else None,
+        staff=staff,
+        pushes=can_push(db, case),
+    )
+
+
+@blueprint.get("/cases/<number>")
+@allow(*STAFF)
+def case_page(number: str) -> Response:
+    gw = security.gateway()
+    user = g.console_user
+    with gw.sessions() as db, db.begin():
+        case = load_case(db, number)
+        view = case_view(db, case)
+        audit.record(db, user.username, "case.view", case.case_number)
+        page = render(
+            "case.html",
+            v=view,
+            ok=t(OK_MESSAGES[ok]) if (ok := request.args.get("ok")) in OK_MESSAGES else None,
+            err=t(ERROR_MESSAGES[e]) if (e := request.args.get("err")) in ERROR_MESSAGES else None,
+            message_max=2000,
+        )
+    return page
+
+
+@blueprint.get("/attachments/<int:attachment_id>")
+@allow(*STAFF)
+def attachment(attachment_id: int) -> Response:
+    """One attachment, decrypted, never cached; images and audio inline, the rest saved."""
+    gw = security.gateway()
+    with gw.sessions() as db, db.begin():
+        item = db.get(Attachment, attachment_id)
+        if item is None:
+            abort(404)
+        case = item.report.case
+        data = gw.cipher.decrypt(item.data_enc)
+        content_type = item.content_type
+        audit.record(
+            db,
+            g.console_user.username,
+            "attachment.download",
+            case.case_number,
+            {"attachment": attachment_id},
+        )
+    inline = content_type in INLINE_TYPES or content_type.startswith("audio/")
+    response = Response(data, mimetype=content_type if inline else "application/octet-stream")
+    disposition = "inline" if inline else "attachment"
+    response.headers["Content-Disposition"] = (
+        f'{disposition}; filename="attachment-{attachment_id}"'
+    )
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response.make_conditional(request, accept_ranges=True, complete_length=len(data))

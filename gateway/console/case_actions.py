@@ -1,0 +1,203 @@
+"""What a focal point does to a case: status, assignment, notes, links, messages, retries.
+
+Each action is one POST that ends in a redirect back to the case page (so a
+reload never repeats it), writes its case event and its audit entry in one
+transaction, and starts any queued work only after that commits. Audit
+entries hold ids and actions, never what was written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from flask import Response, g, redirect, request, url_for
+from sqlalchemy import and_, or_, select
+
+from .. import audit
+from ..cases import add_event, find_case, set_status
+from ..jobs import enqueue_outbox, retry_dead
+from ..mailbox import MAX_MESSAGE_LENGTH, message_reporter
+from ..models import (
+    CaseEventKind,
+    CaseLink,
+    CaseLinkKind,
+    CaseStatus,
+    OutboxEntry,
+    Role,
+    User,
+    WorkState,
+)
+from . import security
+from .case import load_case
+from .pages import blueprint
+from .security import STAFF, allow
+
+MAX_NOTE = 5000
+
+
+def _back(number: str, ok: str | None = None, err: str | None = None) -> Response:
+    params = {"ok": ok} if ok else {"err": err}
+    anchor = "actions" if err else None
+    return redirect(url_for("console.case_page", number=number, _anchor=anchor, **params))  # type: ignore[return-value]
+
+
+def _text(name: str, limit: int) -> str | None:
+    text = request.form.get(name, "").strip()
+    return text if text and len(text) <= limit else None
+
+
+@blueprint.post("/cases/<number>/status")
+@allow(*STAFF)
+def change_status(number: str) -> Response:
+    gw = security.gateway()
+    user = g.console_user
+    try:
+        status = CaseStatus(request.form.get("status", ""))
+    except ValueError:
+        return _back(number, err="status")
+    reason = _text("reason", 1000)
+    if reason is None:
+        return _back(number, err="reason")
+    with gw.sessions() as db, db.begin():
+        case = load_case(db, number)
+        before = case.status
+        event = set_status(db, gw, case, status, actor=user.username)
+        if event is None:
+            return _back(number, err="same_status")
+        event.body_enc = gw.cipher.encrypt(reason.encode())
+        outbox = db.scalars(
+            select(OutboxEntry.id).where(
+                OutboxEntry.case_id == case.id, OutboxEntry.event_id == event.id
+            )
+        ).all()
+        audit.record(
+            db,
+            user.username,
+            "case.status",
+            case.case_number,
+            {"from": before, "to": status.value, "event": event.id},
+        )
+    for outbox_id in outbox:
+        with contextlib.suppress(Exception):  # stored; the sweeper enqueues it otherwise
+            enqueue_outbox(gw, outbox_id)
+    return _back(number, ok="status")
+
+
+@blueprint.post("/cases/<number>/assign")
+@allow(*STAFF)
+def assign(number: str) -> Response:
+    gw = security.gateway()
+    user = g.console_user
+    wanted = request.form.get("assignee", "")
+    with gw.sessions() as db, db.begin():
+        case = load_case(db, number)
+        assignee = None
+        if wanted:
+            assignee = db.get(User, int(wanted)) if wanted.isdigit() else None
+            if (
+                assignee is None
+                or not assignee.active
+                or assignee.role not in (Role.ADMIN.value, Role.FOCAL_POINT.value)
+            ):
+                return _back(number, err="assignee")
+        new_id = assignee.id if assignee else None
+        if case.assignee_id == new_id:
+            return _back(number, ok="assign")
+        case.assignee_id = new_id
+        name = assignee.username if assignee else ""
+        add_event(db, gw, case, CaseEventKind.ASSIGNED, user.username, body=name)
+        audit.record(db, user.username, "case.assign", case.case_number, {"assignee": new_id})
+    return _back(number, ok="assign")
+
+
+@blueprint.post("/cases/<number>/note")
+@allow(*STAFF)
+def note(number: str) -> Response:
+    gw = security.gateway()
+    user = g.console_user
+    text = _text("note", MAX_NOTE)
+    if text is None:
+        return _back(number, err="note")
+    with gw.sessions() as db, db.begin():
+        case = load_case(db, number)
+        event = add_event(db, gw, case, CaseEventKind.NOTE, user.username, body=text)
+        audit.record(db, user.username, "case.note", case.case_number, {"event": event.id})
+    return _back(number, ok="note")
+
+
+@blueprint.post("/cases/<number>/link")
+@allow(*STAFF)
+def link(number: str) -> Response:
+    gw = security.gateway()
+    user = g.console_user
+    try:
+        kind = CaseLinkKind(request.form.get("kind", ""))
+    except ValueError:
+        return _back(number, err="link")
+    with gw.sessions() as db, db.begin():
+        case = load_case(db, number)
+        other = find_case(db, request.form.get("other", ""), gw.settings.case_number_prefix)
+        if other is None or other.id == case.id:
+            return _back(number, err="link")
+        existing = db.scalars(
+            select(CaseLink.id).where(
+                or_(
+                    and_(CaseLink.case_id == case.id, CaseLink.other_case_id == other.id),
+                    and_(CaseLink.case_id == other.id, CaseLink.other_case_id == case.id),
+                )
+            )
+        ).first()
+        if existing is not None:
+            return _back(number, err="linked")
+        db.add(
+            CaseLink(
+                case_id=case.id, other_case_id=other.id, kind=kind.value, created_by=user.username
+            )
+        )
+        audit.record(
+            db,
+            user.username,
+            "case.link",
+            case.case_number,
+            {"other": other.case_number, "kind": kind.value},
+        )
+    return _back(number, ok="link")
+
+
+@blueprint.post("/cases/<number>/message")
+@allow(*STAFF)
+def message(number: str) -> Response:
+    gw = security.gateway()
+    user = g.console_user
+    text = _text("message", MAX_MESSAGE_LENGTH)
+    if text is None:
+        return _back(number, err="message")
+    with gw.sessions() as db:
+        case_id = load_case(db, number).id
+    message_reporter(gw, case_id, text, actor=user.username)
+    with gw.sessions() as db, db.begin():
+        case = load_case(db, number)
+        audit.record(db, user.username, "case.message", case.case_number)
+    return _back(number, ok="message")
+
+
+@blueprint.post("/cases/<number>/retry")
+@allow(*STAFF)
+def retry(number: str) -> Response:
+    """Queue this case's dead-lettered forwardings again, with a fresh set of attempts."""
+    gw = security.gateway()
+    user = g.console_user
+    with gw.sessions() as db:
+        case = load_case(db, number)
+        ids = list(
+            db.scalars(
+                select(OutboxEntry.id).where(
+                    OutboxEntry.case_id == case.id, OutboxEntry.state == WorkState.DEAD.value
+                )
+            )
+        )
+        digits = case.case_number
+    retried = retry_dead(gw, ids) if ids else []
+    with gw.sessions() as db, db.begin():
+        audit.record(db, user.username, "forwarding.retry", digits, {"outbox": retried})
+    return _back(number, ok="retry" if retried else None, err=None if retried else "retry")

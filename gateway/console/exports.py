@@ -1,0 +1,233 @@
+"""Hand-over of a case to investigators: a ZIP (case.json and the attachments) or a PDF.
+
+Both hold the report as given, the history (with internal notes: the
+investigators are staff), links and forwarding, and never how to reach the
+reporter. Every export is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import mimetypes
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Response, g
+from fpdf import FPDF
+
+from .. import audit
+from ..i18n import _
+from ..models import Attachment
+from . import security
+from .case import CaseView, case_view, load_case
+from .pages import AFFECTED_LABELS, CATEGORY_LABELS, STATUS_LABELS, blueprint, label, t
+from .security import STAFF, allow
+
+FORMAT = "complaint-gateway-case-export/1"
+FONT_PATHS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+)
+PDF_IMAGE_TYPES = ("image/jpeg", "image/png")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _file_name(item: Attachment) -> str:
+    extension = mimetypes.guess_extension(item.content_type) or ".bin"
+    return f"attachments/{item.id}{extension}"
+
+
+def bundle(view: CaseView, exported_by: str) -> dict[str, Any]:
+    """The case as one JSON document, for the investigators' systems."""
+    case = view.case
+    return {
+        "format": FORMAT,
+        "exported_at": _iso(security.now()),
+        "exported_by": exported_by,
+        "case_number": view.number,
+        "status": case.status,
+        "channel": case.channel,
+        "language": case.language,
+        "category": case.category,
+        "affected": case.affected,
+        "urgency": {"danger_now": case.danger_now, "child_involved": case.child_involved},
+        "follow_up_agreed": case.follow_up,
+        "received_at": _iso(case.received_at),
+        "closed_at": _iso(case.closed_at),
+        "assignee": view.assignee,
+        "report": {**view.report, **view.extra},
+        "attachments": [
+            {
+                "file": _file_name(a),
+                "content_type": a.content_type,
+                "size": a.size,
+                "sha256": a.sha256,
+            }
+            for a in view.attachments
+        ],
+        "events": [
+            {"at": _iso(e.at), "kind": e.kind, "actor": e.actor, "status": e.status, "text": e.text}
+            for e in view.events
+        ],
+        "links": [{"case_number": link.number, "relation": link.relation} for link in view.links],
+        "forwarding": [
+            {
+                "target": o.target,
+                "kind": o.kind,
+                "state": o.state,
+                "attempts": o.attempts,
+                "last_error": o.last_error,
+                "delivered_at": _iso(o.delivered_at),
+            }
+            for o in view.outbox
+        ],
+    }
+
+
+def _record(db: Any, view: CaseView, kind: str) -> None:
+    audit.record(
+        db,
+        g.console_user.username,
+        "case.export",
+        view.case.case_number,
+        {"format": kind, "attachments": len(view.attachments)},
+    )
+
+
+def _download(data: bytes, mimetype: str, name: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@blueprint.get("/cases/<number>/export.zip")
+@allow(*STAFF)
+def export_zip(number: str) -> Response:
+    gw = security.gateway()
+    buffer = io.BytesIO()
+    with gw.sessions() as db, db.begin():
+        view = case_view(db, load_case(db, number))
+        document = bundle(view, g.console_user.username)
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("case.json", json.dumps(document, indent=2, ensure_ascii=False))
+            for item in view.attachments:
+                archive.writestr(_file_name(item), gw.cipher.decrypt(item.data_enc))
+        _record(db, view, "zip")
+    return _download(buffer.getvalue(), "application/zip", f"case-{view.case.case_number}.zip")
+
+
+class _Pdf(FPDF):
+    """A plain A4 document with a Unicode font where the system has one."""
+
+    def __init__(self) -> None:
+        super().__init__(format="A4")
+        self.set_margins(18, 16, 18)
+        self.set_auto_page_break(True, margin=16)
+        self.unicode = False
+        for path in FONT_PATHS:
+            if Path(path).exists():
+                self.add_font("body", "", path)
+                self.add_font("body", "B", path)
+                self.unicode = True
+                break
+        self.body_font = "body" if self.unicode else "helvetica"
+
+    def clean(self, text: str) -> str:
+        return text if self.unicode else text.encode("latin-1", "replace").decode("latin-1")
+
+    def heading(self, text: str) -> None:
+        self.ln(3)
+        self.set_font(self.body_font, "B", 12)
+        self.multi_cell(0, 7, self.clean(text), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(self.body_font, "", 10)
+
+    def para(self, text: str) -> None:
+        self.multi_cell(0, 5, self.clean(text), new_x="LMARGIN", new_y="NEXT")
+
+    def pair(self, name: str, value: object) -> None:
+        self.para(f"{name}: {value if value not in (None, '') else '-'}")
+
+
+def pdf_document(view: CaseView, exported_by: str, images: dict[int, bytes]) -> bytes:
+    """The case as a PDF for people: report, attachments (images shown), history, forwarding."""
+    case = view.case
+    pdf = _Pdf()
+    pdf.add_page()
+    pdf.set_font(pdf.body_font, "B", 15)
+    pdf.para(t(_("Case %(number)s"), number=view.number))
+    pdf.set_font(pdf.body_font, "", 9)
+    pdf.para(
+        t(
+            _("Exported %(time)s UTC by %(user)s. Confidential."),
+            time=_iso(security.now()),
+            user=exported_by,
+        )
+    )
+    pdf.set_font(pdf.body_font, "", 10)
+    pdf.heading(t(_("Case")))
+    pdf.pair(t(_("Status")), label(STATUS_LABELS, case.status))
+    pdf.pair(t(_("Received")), _iso(case.received_at))
+    pdf.pair(t(_("Channel")), f"{case.channel}, {case.language}")
+    pdf.pair(t(_("Danger now")), t(_("yes")) if case.danger_now else t(_("no")))
+    pdf.pair(t(_("Child affected")), t(_("yes")) if case.child_involved else t(_("no")))
+    pdf.pair(t(_("Assigned to")), view.assignee)
+    pdf.heading(t(_("The report as given")))
+    pdf.para(str(view.report.get("narrative") or "-"))
+    pdf.ln(2)
+    pdf.pair(t(_("What happened")), label(CATEGORY_LABELS, case.category))
+    pdf.pair(t(_("Who was harmed")), label(AFFECTED_LABELS, case.affected))
+    pdf.pair(t(_("Where")), view.report.get("location"))
+    pdf.pair(t(_("When")), view.report.get("incident_time"))
+    for key, value in view.extra.items():
+        pdf.pair(key, value)
+    if view.attachments:
+        pdf.heading(t(_("Attachments")))
+        for index, item in enumerate(view.attachments, 1):
+            pdf.para(f"{index}. {item.content_type}, {item.size} B, SHA-256 {item.sha256}")
+            if item.id in images:
+                try:
+                    pdf.image(io.BytesIO(images[item.id]), w=100)
+                except Exception:  # noqa: BLE001 - an unreadable image is listed, not shown
+                    pdf.para(t(_("(the image could not be shown; it is in the ZIP export)")))
+                pdf.ln(2)
+    pdf.heading(t(_("History")))
+    for event in view.events:
+        head = f"{_iso(event.at)}  {event.actor}  {event.kind}"
+        if event.status:
+            head += f" -> {event.status}"
+        pdf.set_font(pdf.body_font, "B", 9)
+        pdf.para(head)
+        pdf.set_font(pdf.body_font, "", 10)
+        if event.text:
+            pdf.para(event.text)
+    if view.links:
+        pdf.heading(t(_("Linked cases")))
+        for link in view.links:
+            pdf.para(f"{link.relation}: {link.number}")
+    if view.outbox:
+        pdf.heading(t(_("Forwarding")))
+        for o in view.outbox:
+            pdf.para(f"{o.target} ({o.kind}): {o.state}, {o.attempts} {t(_('attempts'))}")
+    return bytes(pdf.output())
+
+
+@blueprint.get("/cases/<number>/export.pdf")
+@allow(*STAFF)
+def export_pdf(number: str) -> Response:
+    gw = security.gateway()
+    with gw.sessions() as db, db.begin():
+        view = case_view(db, load_case(db, number))
+        images = {
+            a.id: gw.cipher.decrypt(a.data_enc)
+            for a in view.attachments
+            if a.content_type in PDF_IMAGE_TYPES
+        }
+        data = pdf_document(view, g.console_user.username, images)
+        _record(db, view, "pdf")
+    return _download(data, "application/pdf", f"case-{view.case.case_number}.pdf")

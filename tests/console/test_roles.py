@@ -1,0 +1,177 @@
+"""Who may open what: every console route against every role, as one table."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway import mailbox
+from gateway.models import Role
+from gateway.reports import NewAttachment, NewReport
+from tests.console.conftest import Browser, png
+
+A, F, V, N = "admin", "focal_point", "viewer", "anonymous"
+
+# (method, rule, path template, form, {role: status}); anonymous GETs go to the sign-in page
+# and anonymous POSTs fail the CSRF check before anything else.
+ROUTES = [
+    ("GET", "/console/", "/console/", {}, {A: 302, F: 302, V: 302, N: 302}),
+    ("GET", "/console/login", "/console/login", {}, {A: 302, F: 302, V: 302, N: 200}),
+    ("POST", "/console/login", "/console/login", {}, {A: 401, F: 401, V: 401, N: 400}),
+    ("GET", "/console/password", "/console/password", {}, {A: 200, F: 200, V: 200, N: 302}),
+    ("POST", "/console/password", "/console/password", {}, {A: 400, F: 400, V: 400, N: 400}),
+    ("GET", "/console/cases", "/console/cases", {}, {A: 200, F: 200, V: 403, N: 302}),
+    (
+        "GET",
+        "/console/cases/<number>",
+        "/console/cases/{case}",
+        {},
+        {A: 200, F: 200, V: 403, N: 302},
+    ),
+    (
+        "GET",
+        "/console/attachments/<int:attachment_id>",
+        "/console/attachments/{attachment}",
+        {},
+        {A: 200, F: 200, V: 403, N: 302},
+    ),
+    (
+        "GET",
+        "/console/cases/<number>/export.zip",
+        "/console/cases/{case}/export.zip",
+        {},
+        {A: 200, F: 200, V: 403, N: 302},
+    ),
+    (
+        "GET",
+        "/console/cases/<number>/export.pdf",
+        "/console/cases/{case}/export.pdf",
+        {},
+        {A: 200, F: 200, V: 403, N: 302},
+    ),
+    (
+        "POST",
+        "/console/cases/<number>/note",
+        "/console/cases/{case}/note",
+        {"note": "n"},
+        {A: 302, F: 302, V: 403, N: 400},
+    ),
+    (
+        "POST",
+        "/console/cases/<number>/status",
+        "/console/cases/{case}/status",
+        {"status": "under_review", "reason": "r"},
+        {A: 302, F: 302, V: 403, N: 400},
+    ),
+    (
+        "POST",
+        "/console/cases/<number>/assign",
+        "/console/cases/{case}/assign",
+        {"assignee": ""},
+        {A: 302, F: 302, V: 403, N: 400},
+    ),
+    (
+        "POST",
+        "/console/cases/<number>/link",
+        "/console/cases/{case}/link",
+        {"other": "{other}", "kind": "related"},
+        {A: 302, F: 302, V: 403, N: 400},
+    ),
+    (
+        "POST",
+        "/console/cases/<number>/message",
+        "/console/cases/{case}/message",
+        {"message": "Can you call the hotline?"},
+        {A: 302, F: 302, V: 403, N: 400},
+    ),
+    (
+        "POST",
+        "/console/cases/<number>/retry",
+        "/console/cases/{case}/retry",
+        {},
+        {A: 302, F: 302, V: 403, N: 400},
+    ),
+    ("GET", "/console/health", "/console/health", {}, {A: 200, F: 200, V: 403, N: 302}),
+    (
+        "POST",
+        "/console/health/retry-forwarding",
+        "/console/health/retry-forwarding",
+        {},
+        {A: 302, F: 302, V: 403, N: 400},
+    ),
+    (
+        "POST",
+        "/console/health/retry-inbound",
+        "/console/health/retry-inbound",
+        {},
+        {A: 302, F: 302, V: 403, N: 400},
+    ),
+    ("GET", "/console/stats", "/console/stats", {}, {A: 200, F: 200, V: 200, N: 302}),
+    ("GET", "/console/stats.csv", "/console/stats.csv", {}, {A: 200, F: 200, V: 200, N: 302}),
+    ("GET", "/console/users", "/console/users", {}, {A: 200, F: 403, V: 403, N: 302}),
+    (
+        "POST",
+        "/console/users",
+        "/console/users",
+        {"username": "new_{role}", "role": "viewer"},
+        {A: 200, F: 403, V: 403, N: 400},
+    ),
+    (
+        "POST",
+        "/console/users/<int:user_id>/<action>",
+        "/console/users/{other_user}/unlock",
+        {},
+        {A: 302, F: 403, V: 403, N: 400},
+    ),
+    ("GET", "/console/settings", "/console/settings", {}, {A: 200, F: 403, V: 403, N: 302}),
+    ("GET", "/console/audit", "/console/audit", {}, {A: 200, F: 403, V: 403, N: 302}),
+    ("POST", "/console/logout", "/console/logout", {}, {A: 302, F: 302, V: 302, N: 400}),
+]
+
+
+def test_the_table_covers_every_console_route(app) -> None:  # type: ignore[no-untyped-def]
+    routes = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("console.")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routes == {(method, rule) for method, rule, *_ in ROUTES}
+
+
+@pytest.mark.parametrize("role", [A, F, V, N])
+def test_each_route_answers_each_role_as_the_table_says(gw, app, clock, signed_in, role) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from gateway.models import Attachment, User
+
+    report = NewReport(
+        narrative="The driver said he would bring food if I came to his room",
+        language="en",
+        attachments=[NewAttachment("image/png", png())],
+    )
+    receipt = mailbox.submit_report(gw, report, channel="web")
+    other = mailbox.submit_report(gw, NewReport(narrative="y", language="en"), channel="web")
+    bystander = signed_in(Role.VIEWER, "bystander")
+    del bystander
+    browser = Browser(app.test_client(), clock) if role == N else signed_in(role)
+    with gw.sessions() as session:
+        attachment = session.scalars(select(Attachment.id)).one()
+        other_user = session.scalars(select(User.id).where(User.username == "bystander")).one()
+    values = {
+        "case": receipt.case_number,
+        "other": other.case_number,
+        "attachment": attachment,
+        "other_user": other_user,
+        "role": role,
+    }
+    answers = {}
+    for method, rule, template, form, expected in ROUTES:
+        path = template.format(**values)
+        if method == "GET":
+            status = browser.get(path).status_code
+        else:
+            status = browser.post(path, **{k: v.format(**values) for k, v in form.items()})
+            status = status.status_code
+        answers[(method, rule)] = (status, expected[role])
+    wrong = {route: got for route, got in answers.items() if got[0] != got[1]}
+    assert wrong == {}, f"(got, expected) for {role}"

@@ -1,0 +1,83 @@
+"""Statistics without personal data, and the audit chain's check on the command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select, update
+
+from gateway import mailbox
+from gateway.cli import main
+from gateway.models import AuditEntry, Role
+from gateway.reports import Affected, Category, NewReport
+
+
+def test_stats_count_reports_and_first_responses_without_personal_data(  # type: ignore[no-untyped-def]
+    gw, signed_in, phone, tracker
+) -> None:
+    web = mailbox.submit_report(
+        gw,
+        NewReport(
+            narrative="Secret statement about the convoy driver",
+            language="fr",
+            category=Category.SEXUAL_ABUSE,
+            affected=Affected.CHILD,
+        ),
+        channel="web",
+    )
+    number, _pin = phone.report("The guard touched me at the gate", ("1", "1", "2", "0", "1"))
+    focal = signed_in(Role.FOCAL_POINT)
+    focal.post(f"/console/cases/{web.case_number}/message", message="We are looking into it")
+    viewer = signed_in(Role.VIEWER)
+    page = viewer.get("/console/stats")
+    assert page.status_code == 200 and page.data.count(b"<svg") == 4
+    response = viewer.get("/console/stats.csv?weeks=4")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    body = response.get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert sorted((r["channel"], r["category"], r["language"], r["reports"]) for r in rows) == [
+        ("sms", "sexual_exploitation", "en", "1"),
+        ("web", "sexual_abuse", "fr", "1"),
+    ]
+    web_row = next(r for r in rows if r["channel"] == "web")
+    assert web_row["responded"] == "1" and float(web_row["median_hours_to_first_response"]) >= 0
+    sms_row = next(r for r in rows if r["channel"] == "sms")
+    assert sms_row["responded"] == "0" and sms_row["median_hours_to_first_response"] == ""
+    for private in (
+        "Secret statement",
+        "guard",
+        web.case_number,
+        number,
+        web.case_number.replace("-", ""),
+        "7700900123",
+        "focal_point_user",
+    ):
+        assert private not in body
+
+
+def test_audit_verify_detects_a_tampered_entry(gw, env, signed_in, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    signed_in(Role.ADMIN)  # sign-in and password entries
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    data_dir = str(gw.settings.data_dir)
+    assert main(["audit", "verify", "--data-dir", data_dir]) == 0
+    assert "intact" in capsys.readouterr().out
+    with gw.sessions() as session, session.begin():
+        first = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).first()
+        session.execute(
+            update(AuditEntry).where(AuditEntry.id == first.id).values(action="login.failed")
+        )
+    assert main(["audit", "verify", "--data-dir", data_dir]) == 1
+    assert f"breaks at entry {first.id}" in capsys.readouterr().err
+
+
+def test_the_audit_page_checks_the_chain(gw, signed_in) -> None:  # type: ignore[no-untyped-def]
+    admin = signed_in(Role.ADMIN, "auditor")
+    assert "The chain is whole" in admin.get("/console/audit?verify=1").get_data(as_text=True)
+    with gw.sessions() as session, session.begin():
+        last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        session.delete(session.scalars(select(AuditEntry).where(AuditEntry.id < last.id)).first())
+    page = admin.get("/console/audit?verify=1").get_data(as_text=True)
+    assert "The chain is broken" in page
+    assert "login.ok" in page and "auditor" in page
