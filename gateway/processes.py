@@ -10,8 +10,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import ConfigError, Settings, write_keys_file
+
+if TYPE_CHECKING:
+    from .users import NewUser
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +104,30 @@ def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) ->
     return 0
 
 
+def demo_admin(settings: Settings) -> NewUser:
+    """The demo's console user "admin", with a one-time password valid for this run.
+
+    Made on the first run; a later run gives it a new one-time password and
+    keeps its TOTP secret, so an authenticator set up once keeps working.
+    """
+    from sqlalchemy import select
+
+    from .db import make_engine, make_sessionmaker
+    from .models import Role, User
+    from .privacy import Cipher
+    from .users import create_user, reset_credentials
+
+    engine = make_engine(settings.database_url)
+    cipher = Cipher(settings.data_key)
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            if session.scalars(select(User.id).where(User.username == "admin")).first():
+                return reset_credentials(session, cipher, "admin", "demo", new_totp=False)
+            return create_user(session, cipher, "admin", Role.ADMIN.value, actor="demo")
+    finally:
+        engine.dispose()
+
+
 def run_demo(data_dir: str | None, port: int, host: str) -> int:
     """Database, embedded Redis, web server, worker and sweeper; Ctrl-C stops all."""
     from .embedded_redis import EmbeddedRedis
@@ -144,6 +172,7 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
             redis = EmbeddedRedis(directory).start()
             env["REDIS_URL"] = redis.url
         upgrade(settings.database_url)
+        admin = demo_admin(settings)
         command = [sys.executable, "-m", "gateway"]
         serve = ["serve", "--host", host, "--port", str(port), "--workers", "2"]
         for args in (["worker"], serve):
@@ -162,6 +191,9 @@ Complaint gateway demo is running (data in {directory}).
   Health:        {base}/healthz
   Metrics:       {base}/metrics
   Case tracker:  {settings.case_tracker_url}{phone}
+  Console:       {base}/console/
+    user {admin.username}, one-time password {admin.password}
+    TOTP secret {admin.totp_secret} (add it to an authenticator app)
 List cases with:  complaint-gateway cases list --data-dir {directory}
 Press Ctrl-C to stop.
 """,
