@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench clean i18n-extract i18n-update i18n-init
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,20 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Translations: extract every marked string into i18n/messages.pot, then merge
+# it into each catalog (new strings come in empty; nothing is guessed, so no
+# fuzzy entries). gateway.i18n.gettext takes the message second: -k gettext:2.
+i18n-extract: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k gettext:2 -c Translators: --add-location=file \
+		--project=complaint-gateway --version=0.1.0 -o i18n/messages.pot .
+
+i18n-update: $(STAMP)
+	$(BIN)/pybabel update -i i18n/messages.pot -d i18n -D messages --no-fuzzy-matching \
+		--ignore-obsolete --ignore-pot-creation-date
+
+i18n-init: $(STAMP)
+	$(BIN)/pybabel init -i i18n/messages.pot -d i18n -D messages -l $(LOCALE)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -280,6 +280,16 @@ def cmd_telegram_set_webhook(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_i18n_review_list(args: argparse.Namespace) -> int:
+    from .i18n import review_list
+
+    for locale, msgids in review_list([args.locale] if args.locale else None).items():
+        print(f"{locale}: {len(msgids)} to review")
+        for msgid in msgids:
+            print("  " + msgid.replace("\n", " "))
+    return 0
+
+
 # --- parser --------------------------------------------------------------
 
 
@@ -367,6 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
         "register PUBLIC_BASE_URL/telegram/webhook",
         telegram,
     )
+    i18n = sub.add_parser("i18n", help="translations").add_subparsers(
+        dest="i18n_command", required=True
+    )
+    p = add("review-list", cmd_i18n_review_list, "translations marked # needs-review", i18n)
+    p.add_argument("--locale", help="one locale (default: every catalog)")
     return parser
 
 

@@ -82,3 +82,28 @@ def display_name(locale: str) -> str:
 def _(message: str) -> str:
     """Mark a string for extraction without translating it yet."""
     return message
+
+
+REVIEW_MARK = "needs-review"
+
+
+def review_list(locales: list[str] | None = None) -> dict[str, list[str]]:
+    """Per locale, the msgids whose translation is marked `# needs-review`.
+
+    Translations written without a native speaker carry that translator
+    comment (never the fuzzy flag, which would hide them from reporters);
+    this is the list to hand to a reviewer.
+    """
+    result: dict[str, list[str]] = {}
+    for locale in locales or available_locales():
+        path = catalog_dir() / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if not path.exists():
+            continue
+        with path.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        result[locale] = [
+            message.id if isinstance(message.id, str) else message.id[0]
+            for message in catalog
+            if message.id and REVIEW_MARK in (c.strip() for c in message.user_comments)
+        ]
+    return result
