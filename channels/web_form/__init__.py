@@ -1,0 +1,13 @@
+"""The low-bandwidth web form: `/report` and `/status` for any browser, on 2G, without JavaScript.
+
+Pages are server-rendered, under 10 KB with their style, in every configured
+language (right to left for Arabic); they set no cookie, are never cached
+and load nothing from another origin. See docs/onion-service.md to publish
+the form as a Tor onion service.
+"""
+
+from __future__ import annotations
+
+from .views import blueprint
+
+__all__ = ["blueprint"]
