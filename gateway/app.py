@@ -15,7 +15,12 @@ from .privacy import install_log_redaction
 from .runtime import Gateway
 
 # Channel packages, each exposing `blueprint` (and registering its senders).
-CHANNEL_MODULES: tuple[str, ...] = ("channels.telegram", "channels.sms", "channels.web_form")
+CHANNEL_MODULES: tuple[str, ...] = (
+    "channels.telegram",
+    "channels.sms",
+    "channels.web_form",
+    "channels.hotline_ivr",
+)
 GATEWAY_BLUEPRINTS: tuple[str, ...] = (
     "gateway.health",
     "gateway.attachments",

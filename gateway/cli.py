@@ -290,6 +290,12 @@ def cmd_i18n_review_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ivr_prompts(args: argparse.Namespace) -> int:
+    from channels.hotline_ivr.prompt_files import main as prompts_main
+
+    return prompts_main(args.prompts_command, args.locale, getattr(args, "force", False))
+
+
 # --- parser --------------------------------------------------------------
 
 
@@ -382,6 +388,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = add("review-list", cmd_i18n_review_list, "translations marked # needs-review", i18n)
     p.add_argument("--locale", help="one locale (default: every catalog)")
+
+    ivr = sub.add_parser("ivr", help="the voice hotline").add_subparsers(
+        dest="ivr_command", required=True
+    )
+    ivr_prompts = ivr.add_parser("prompts", help="its recorded prompts").add_subparsers(
+        dest="prompts_command", required=True
+    )
+    for name, help_text in (
+        ("generate", "placeholder prompts made with espeak-ng, listed as placeholders"),
+        ("check", "missing and placeholder prompts per language; exit 1 when any is missing"),
+    ):
+        p = add(name, cmd_ivr_prompts, help_text, ivr_prompts)
+        p.add_argument("--locale", action="append", help="this locale only (repeatable)")
+        if name == "generate":
+            p.add_argument("--force", action="store_true", help="make placeholders again")
     return parser
 
 

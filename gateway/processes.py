@@ -152,6 +152,12 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
             env["KANNEL_SENDSMS_URL"] = f"{base}/demo/sms/sendsms"
             env["KANNEL_USERNAME"] = "demo"
             env["KANNEL_PASSWORD"] = secrets.token_urlsafe(24)
+        if not env.get("TWILIO_AUTH_TOKEN"):
+            # The demo call (/demo/ivr) signs its requests with this token; its recordings
+            # go to the stand-in for Twilio's Recordings API that the hotline serves.
+            env["TWILIO_AUTH_TOKEN"] = secrets.token_urlsafe(24)
+            env["TWILIO_ACCOUNT_SID"] = "AC" + secrets.token_hex(16)
+            env["TWILIO_API_BASE_URL"] = f"{base}/demo/twilio-api"
     env.setdefault("SWEEP_INTERVAL_SECONDS", "10")
     settings = Settings.load(environ=env, data_dir=directory)
     _check_forwarders(settings)
@@ -182,7 +188,7 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
                 )
         phone = ""
         if env.get("GATEWAY_DEMO_TRACKER") == "1":
-            phone = f"\n  SMS phone:     {base}/demo/sms"
+            phone = f"\n  SMS phone:     {base}/demo/sms\n  Hotline call:  {base}/demo/ivr"
         print(
             f"""
 Complaint gateway demo is running (data in {directory}).

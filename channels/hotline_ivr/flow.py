@@ -1,0 +1,185 @@
+"""The hotline's call flow: one function per step, each answering with TwiML.
+
+Keys (contract, DESIGN.md): the language menu offers the configured locales
+in order, 1 for the first; the main menu is 1 make a report, 2 check a
+report, 3 hear how reports are handled; to check, the case number then #,
+then the PIN then #. Case numbers and PINs are read digit by digit.
+
+A report: category (1-3) → "is someone in danger now" (1 yes, 2 no) →
+the statement, recorded (up to 3 minutes, # to finish) → 1 keep it, 2 say
+it again → filed at once through gateway.mailbox → case number and PIN
+read twice, slowly → 1 hear them again (and, when someone is in danger and
+the staffed line is open, 2 speak to someone now).
+
+Silence or a wrong key: the question once more, then a polite goodbye;
+never a dead line. Two questions differ on purpose: the category and the
+danger question are skipped after the second silence (a caller who does
+not know which key fits must still be able to report), and a recorded
+statement is kept after the second silence (a statement once spoken is
+not thrown away).
+
+TwiML: https://www.twilio.com/docs/voice/twiml (Gather, Record, Redirect,
+Dial, Say, Play, Pause, Hangup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from . import calls, checking, filing, recordings
+from .filing import CATEGORIES, DANGER, FINAL_CALL_STATUSES
+from .prompts import Speaker
+from .steps import KEY_TIMEOUT, Call, again, ask, goodbye
+
+RECORD_SILENCE = 15  # seconds of silence that end a statement (people pause to think)
+RECORD_MAX_SECONDS = 180
+
+
+def language_menu(call: Call, r: VoiceResponse) -> None:
+    action = call.url("language")
+    gather = r.gather(action=action, method="POST", num_digits=1, timeout=KEY_TIMEOUT)
+    for n, locale in enumerate(call.locales, start=1):
+        speaker = Speaker(call.gw.settings, locale)
+        speaker.prompt(gather, "language_option")
+        speaker.digits(gather, str(n))
+    r.redirect(action, method="POST")
+
+
+def incoming(call: Call) -> VoiceResponse:
+    """A new call: the language menu, or straight to the welcome with one language."""
+    r = VoiceResponse()
+    if len(call.locales) == 1:
+        welcome(call, r)
+    else:
+        language_menu(call, r)
+    return r
+
+
+def on_language(call: Call) -> VoiceResponse:
+    if call.digits.isdigit() and 1 <= int(call.digits) <= len(call.locales):
+        r = VoiceResponse()
+        welcome(call.but(lang=call.locales[int(call.digits) - 1], tries=0), r)
+        return r
+    return again(call, language_menu)
+
+
+def welcome(call: Call, r: VoiceResponse) -> None:
+    call.speaker.prompt(r, "welcome")
+    main_menu(call, r)
+
+
+def main_menu(call: Call, r: VoiceResponse) -> None:
+    ask(call, r, "menu", ["main_menu"])
+
+
+def on_menu(call: Call) -> VoiceResponse:
+    r = VoiceResponse()
+    fresh = call.but(tries=0)
+    if call.digits == "1":
+        category_question(fresh, r)
+    elif call.digits == "2":
+        checking.case_number_question(fresh, r)
+    elif call.digits == "3":
+        call.speaker.prompt(r, "how_handled")
+        main_menu(fresh, r)
+    else:
+        return again(call, main_menu)
+    return r
+
+
+def category_question(call: Call, r: VoiceResponse) -> None:
+    ask(call, r, "category", ["category"])
+
+
+def danger_question(call: Call, r: VoiceResponse) -> None:
+    ask(call, r, "danger", ["danger"])
+
+
+def on_category(call: Call) -> VoiceResponse:
+    if call.digits in CATEGORIES:
+        r = VoiceResponse()
+        danger_question(call.but(category=call.digits, tries=0), r)
+        return r
+    return again(call, category_question, give_up=danger_question)
+
+
+def on_danger(call: Call) -> VoiceResponse:
+    if call.digits in DANGER:
+        r = VoiceResponse()
+        record_statement(call.but(danger=call.digits, tries=0), r)
+        return r
+    return again(call, danger_question, give_up=record_statement)
+
+
+def record_statement(call: Call, r: VoiceResponse) -> None:
+    """The statement: a beep, up to three minutes, # to finish."""
+    call.speaker.prompt(r, "record_intro")
+    base = (call.gw.settings.public_base_url or "").rstrip("/")
+    action = call.url("recorded", call.state.but(recording=""))
+    r.record(
+        action=action,
+        method="POST",
+        max_length=RECORD_MAX_SECONDS,
+        finish_on_key="#",
+        timeout=RECORD_SILENCE,
+        play_beep=True,
+        trim="trim-silence",
+        recording_status_callback=f"{base}/ivr/twilio/status",
+        recording_status_callback_event="completed absent",
+    )
+    r.redirect(action, method="POST")  # Twilio goes on here when nothing was recorded
+
+
+def on_recorded(call: Call) -> VoiceResponse:
+    """Twilio has the statement: keep it or say it again (or file it if the caller left)."""
+    url = call.params.get("RecordingUrl", "")
+    if not url:
+        r = VoiceResponse()
+        call.speaker.prompt(r, "record_nothing")
+        if call.state.tries == 0:
+            record_statement(call.but(tries=1), r)
+            return r
+        return goodbye(call, r, "goodbye_no_answer")
+    kept = call.but(recording=url, tries=0)
+    gone = call.digits == "hangup" or call.params.get("CallStatus") in FINAL_CALL_STATUSES
+    if gone:  # hung up while speaking: what was said is the report
+        filing.file_quietly(call.gw, kept.state)
+        return VoiceResponse()
+    calls.remember_statement(call.gw, call.sid, kept.state)
+    r = VoiceResponse()
+    confirm_question(kept, r)
+    return r
+
+
+def confirm_question(call: Call, r: VoiceResponse) -> None:
+    ask(call, r, "confirm", ["confirm"])
+
+
+def on_confirm(call: Call) -> VoiceResponse:
+    if call.digits == "2":
+        recordings.discard(call.gw, call.state.recording)
+        calls.forget_statement(call.gw, call.sid)
+        r = VoiceResponse()
+        record_statement(call.but(recording="", tries=0), r)
+        return r
+    if call.digits == "1" or call.state.tries > 0:  # kept, also after a second silence
+        return filing.file_and_read(call)
+    return again(call, confirm_question)
+
+
+STEPS: dict[str, Callable[[Call], VoiceResponse]] = {
+    "voice": incoming,
+    "language": on_language,
+    "menu": on_menu,
+    "category": on_category,
+    "danger": on_danger,
+    "recorded": on_recorded,
+    "confirm": on_confirm,
+    "file": filing.file_and_read,
+    "receipt": filing.on_receipt,
+    "dialed": filing.on_dialed,
+    "case-number": checking.on_case_number,
+    "pin": checking.on_pin,
+}

@@ -1,0 +1,103 @@
+"""The hotline's HTTP side: Twilio's voice webhooks and the prompt audio files.
+
+- `POST /ivr/twilio/voice`: an incoming call (the number's "A call comes
+  in" webhook); later steps under `/ivr/twilio/<step>` (the TwiML action
+  URLs the flow writes).
+- `POST /ivr/twilio/status`: call and recording status callbacks.
+- `GET /ivr/audio/<locale>/<prompt>.wav`: recorded prompts, public, no data.
+
+Every webhook must carry a valid X-Twilio-Signature for PUBLIC_BASE_URL +
+path + query (channels/twilio_signature.py): otherwise 403 and nothing
+changes. Webhook requests: https://www.twilio.com/docs/usage/webhooks/voice-webhooks
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, Response, abort, current_app, request, send_file
+from twilio.twiml.voice_response import VoiceResponse
+
+from channels.twilio_signature import signature_valid
+from gateway.runtime import Gateway
+from gateway.webhook_metrics import observe
+from gateway.webhooks import Forbidden, Malformed
+
+from . import flow, prompts
+from .calls import CallState, locales_offered
+from .filing import on_call_status
+from .steps import Call, goodbye
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("hotline_ivr", __name__)
+AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg"}
+
+
+def _gateway() -> Gateway:
+    return current_app.extensions["gateway"]  # type: ignore[no-any-return]
+
+
+def twiml(response: VoiceResponse, status: int = 200) -> Response:
+    return Response(str(response), status=status, mimetype="text/xml")
+
+
+def refused(error: Forbidden | Malformed) -> Response:
+    log.info("ivr webhook refused: %s", error.status)
+    return Response(error.public, status=error.status, mimetype="text/plain")
+
+
+def verify(gw: Gateway) -> None:
+    if not signature_valid(request, gw.settings):
+        raise Forbidden()
+
+
+@blueprint.post("/ivr/twilio/status")
+def status_callback() -> Response:
+    gw = _gateway()
+    started = time.perf_counter()
+    try:
+        verify(gw)
+        if not request.form.get("CallSid"):
+            raise Malformed("CallSid")
+    except (Forbidden, Malformed) as error:
+        return refused(error)
+    on_call_status(gw, request.form.to_dict())
+    observe(gw, "ivr_twilio_status", time.perf_counter() - started)
+    return twiml(VoiceResponse())
+
+
+@blueprint.post("/ivr/twilio/<step>")
+def call_step(step: str) -> Response:
+    handler = flow.STEPS.get(step)
+    if handler is None:
+        abort(404)
+    gw = _gateway()
+    started = time.perf_counter()
+    try:
+        verify(gw)
+    except Forbidden as error:
+        return refused(error)
+    locales = locales_offered(gw.settings.locales)
+    state = CallState.from_args(request.args.to_dict(), locales)
+    call = Call(gw, state, request.form.to_dict(), locales)
+    try:
+        response = handler(call)
+    except Exception as exc:  # noqa: BLE001 - the caller hears an apology, never silence
+        log.error("ivr step %s failed: %s", step, type(exc).__name__)
+        response = goodbye(call, VoiceResponse(), "try_later")
+    observe(gw, "ivr_twilio", time.perf_counter() - started)
+    return twiml(response)
+
+
+@blueprint.get("/ivr/audio/<locale>/<name>")
+def audio(locale: str, name: str) -> Response:
+    """A recorded prompt; Twilio fetches it for <Play> and may cache it for an hour."""
+    prompt_id, dot, extension = name.rpartition(".")
+    if not dot or f".{extension}" not in AUDIO_TYPES:
+        abort(404)
+    path = prompts.audio_file(_gateway().settings, locale, prompt_id)
+    if path is None or path.suffix != f".{extension}":
+        abort(404)
+    return send_file(path, mimetype=AUDIO_TYPES[path.suffix], max_age=3600)
