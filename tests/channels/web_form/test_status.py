@@ -37,7 +37,9 @@ def test_status_messages_and_reply_round_trip(gw, browser, filed) -> None:  # ty
     assert mailbox.message_reporter(gw, case_id, "Can you tell us which day it was?", "focal")
     page = look_up(browser, number, pin).get_data(as_text=True)
     assert "Received" in page and number in page
-    assert "Can you tell us which day it was?" in page and "From the team" in page
+    assert "From the team" in page
+    # its own direction: an English message reads right inside an Arabic page
+    assert '<div dir="auto">Can you tell us which day it was?</div>' in page
     assert "the report text" not in page  # a shared phone never shows the report
 
     form = main_form(page).fill(text="It was on Monday, at night.")
