@@ -39,6 +39,20 @@ def _embedded_redis(settings: Settings):  # type: ignore[no-untyped-def]
     return EmbeddedRedis(settings.data_dir).start()
 
 
+def _start_spool_loader(worker) -> None:  # type: ignore[no-untyped-def]
+    """gunicorn hook: each web process loads its own spool once the database is back.
+
+    The spool is on the web machine's disk, which a worker on another machine
+    cannot see; so every web process runs a loader thread for it.
+    """
+    from .spool import SpoolLoader
+
+    gateway = worker.wsgi.extensions["gateway"]
+    SpoolLoader(
+        gateway, interval=float(gateway.settings.get("GATEWAY_SPOOL_LOAD_SECONDS", "5"))
+    ).start()
+
+
 def run_server(settings: Settings, host: str, port: int, workers: int, threads: int) -> int:
     """The web application under gunicorn (gthread workers)."""
     from gunicorn.app.base import BaseApplication
@@ -57,6 +71,7 @@ def run_server(settings: Settings, host: str, port: int, workers: int, threads: 
             self.cfg.set("accesslog", "-")
             self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
             self.cfg.set("forwarded_allow_ips", "127.0.0.1")
+            self.cfg.set("post_worker_init", _start_spool_loader)
             if "control_socket_disable" in self.cfg.settings:
                 # gunicorn >= 25.1 opens a control socket at one fixed path per
                 # user: a second gateway (or a test) on the machine would take it

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import threading
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,10 @@ from .runtime import Gateway
 log = logging.getLogger(__name__)
 SUFFIX = ".msg"
 BAD_SUFFIX = ".unreadable"
+CLAIMED_SUFFIX = ".claimed"
+# A claim older than this belongs to a loader that died between taking the file
+# and storing it; the file is put back so that another loader stores it.
+STALE_CLAIM_SECONDS = 300.0
 
 
 def spool_dir(gw: Gateway) -> Path:
@@ -95,8 +100,33 @@ def write(gw: Gateway, messages: list[InboundMessage]) -> int:
 
 
 def pending(gw: Gateway) -> int:
+    """Messages waiting in the spool, claimed ones included."""
     directory = spool_dir(gw)
-    return len(list(directory.glob(f"*{SUFFIX}"))) if directory.exists() else 0
+    if not directory.exists():
+        return 0
+    return len(list(directory.glob(f"*{SUFFIX}"))) + len(
+        list(directory.glob(f".*{CLAIMED_SUFFIX}"))
+    )
+
+
+def release_stale_claims(gw: Gateway, older_than: float = STALE_CLAIM_SECONDS) -> int:
+    """Put back files claimed by a loader that died before storing them."""
+    directory = spool_dir(gw)
+    if not directory.exists():
+        return 0
+    released = 0
+    now = time.time()
+    for claimed in directory.glob(f".*{CLAIMED_SUFFIX}"):
+        try:
+            if now - claimed.stat().st_mtime < older_than:
+                continue
+            name = claimed.name.removeprefix(".").split(".", 1)[0]
+            os.rename(claimed, directory / f"{name}{SUFFIX}")
+        except FileNotFoundError:
+            continue  # another loader released or stored it meanwhile
+        released += 1
+        log.warning("a spooled message claimed by a stopped loader is queued again")
+    return released
 
 
 def load(gw: Gateway) -> int:
@@ -106,13 +136,17 @@ def load(gw: Gateway) -> int:
     directory = spool_dir(gw)
     if not directory.exists():
         return 0
+    release_stale_claims(gw)
     loaded = 0
     for path in sorted(directory.glob(f"*{SUFFIX}")):
-        claimed = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.claimed")
+        claimed = path.with_name(
+            f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}{CLAIMED_SUFFIX}"
+        )
         try:
             os.rename(path, claimed)  # atomic: one loader per file
         except FileNotFoundError:
             continue
+        os.utime(claimed)  # the claim's age, for release_stale_claims
         try:
             message = _decode(json.loads(gw.cipher.decrypt(claimed.read_bytes())))
         except (InvalidToken, ValueError, KeyError, TypeError):

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from gateway import intake, spool
@@ -90,3 +96,51 @@ def test_unreadable_file_is_set_aside_and_does_not_block_the_others(gw) -> None:
     assert spool.pending(gw) == 0
     assert (directory / ("0" * 40 + spool.BAD_SUFFIX)).read_bytes() == b"not a token"
     assert not [p for p in os.listdir(directory) if p.endswith(".claimed")]
+
+
+def claim_as_a_dead_loader(gw, age: float) -> None:  # type: ignore[no-untyped-def]
+    """What a loader killed between taking a file and storing it leaves behind."""
+    (path,) = spool.spool_dir(gw).glob(f"*{spool.SUFFIX}")
+    claimed = path.with_name(f".{path.stem}.99999.deadbeef{spool.CLAIMED_SUFFIX}")
+    os.rename(path, claimed)
+    then = time.time() - age
+    os.utime(claimed, (then, then))
+
+
+def test_a_file_claimed_by_a_dead_loader_is_loaded_later(gw) -> None:  # type: ignore[no-untyped-def]
+    intake.submit(database_down(gw), [message("f")])
+    claim_as_a_dead_loader(gw, age=spool.STALE_CLAIM_SECONDS + 60)
+    assert spool.pending(gw) == 1
+    assert spool.load(gw) == 1 and events(gw) == 1 and spool.pending(gw) == 0
+
+
+def test_a_fresh_claim_belongs_to_its_loader(gw) -> None:  # type: ignore[no-untyped-def]
+    intake.submit(database_down(gw), [message("g")])
+    claim_as_a_dead_loader(gw, age=1)
+    assert spool.load(gw) == 0 and events(gw) == 0 and spool.pending(gw) == 1
+
+
+@pytest.mark.slow
+def test_the_web_server_loads_its_own_spool(gw, env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A web machine's spool is loaded by its web processes, with no worker anywhere."""
+    intake.submit(database_down(gw), [message("h")])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--workers", "1"]
+            + ["--data-dir", str(tmp_path)],
+            env={**os.environ, **env, "GATEWAY_SPOOL_LOAD_SECONDS": "0.2"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while events(gw) == 0 and time.monotonic() < deadline and server.poll() is None:
+                time.sleep(0.2)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+    assert events(gw) == 1 and spool.pending(gw) == 0, log.read_text(errors="replace")[-3000:]
