@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import lookup
@@ -23,7 +24,7 @@ from .cases import (
     reporter_view,
 )
 from .lookup import Answer
-from .models import Case, CaseEventKind
+from .models import Case, CaseEventKind, InboundEvent, utcnow
 from .reports import NewReport
 from .runtime import Gateway
 
@@ -154,21 +155,43 @@ def message_reporter(gw: Gateway, case_id: int, text: str, actor: str) -> bool:
     return True
 
 
-def can_push(session: Session, case: Case) -> bool:
+# WhatsApp lets a business write freely only within 24 hours of the person's
+# last message (its "customer service window"); later only pre-approved
+# templates go out, and they could not carry a focal point's words.
+SESSION_WINDOWS: dict[str, timedelta] = {"whatsapp": timedelta(hours=24)}
+
+
+def can_push(session: Session, case: Case, now: datetime | None = None) -> bool:
     """Whether a message to this reporter also goes out through their channel now.
 
     Only when they agreed to follow-up on a text channel, the address is still
-    kept (open case, within retention) and they did not send STOP. Otherwise a
-    message waits for their next status check.
+    kept (open case, within retention), they did not send STOP, and the
+    channel's session window (WhatsApp) is still open. Otherwise a message
+    waits for their next status check.
     """
     from .conversation import CHANNELS
     from .models import SenderPreference
 
     pref = session.get(SenderPreference, case.sender_pseudonym) if case.sender_pseudonym else None
-    return bool(
+    allowed = bool(
         case.follow_up
         and case.reply_address_enc is not None
         and case.channel in CHANNELS
         and case.provider is not None
         and (pref is None or pref.stopped_at is None)
+    )
+    window = SESSION_WINDOWS.get(case.channel)
+    if not allowed or window is None:
+        return allowed
+    last = last_message_from(session, case)
+    return last is not None and (now or utcnow()) - last < window
+
+
+def last_message_from(session: Session, case: Case) -> datetime | None:
+    """When the reporter of `case` last wrote on the case's channel."""
+    return session.scalar(
+        select(func.max(InboundEvent.received_at)).where(
+            InboundEvent.sender_pseudonym == case.sender_pseudonym,
+            InboundEvent.channel == case.channel,
+        )
     )
