@@ -18,7 +18,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
-from gateway import cli, i18n
+from gateway import cli, conversation, i18n
 from gateway.cases import Receipt
 from gateway.handlers import receipt_text
 from gateway.sms_length import measure
@@ -132,11 +132,79 @@ def test_review_list_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert "  What happened?" in out
 
 
+# Sample values as a real reply carries them.
+SAMPLE = {
+    "case": "2026-123456-7",
+    "pin": "246810",
+    "codes": ", ".join(LOCALES),
+    "message": "Please call the hotline.",
+}
+EASTERN_DIGITS = re.compile("[\u0660-\u0669\u06f0-\u06f9]")
+# (locale or "*", name): (segments allowed or None for any, why). All else: one segment.
+LONGER_SMS = {
+    ("*", "STATUS_FOUND_MESSAGE"): (None, "carries the focal point's own message"),
+    ("ar", "HELP"): (2, "Arabic script is sent as UCS-2, 70 characters a segment; three commands"),
+    ("ar", "ASK_CATEGORY"): (2, "Arabic script is sent as UCS-2; three categories to recognise"),
+    ("ar", "RECEIPT"): (2, "Arabic script is sent as UCS-2; case number and PIN twice"),
+}
+
+
+def sms_texts(locale: str) -> dict[str, str]:
+    """Every text the conversation sends (SMS, WhatsApp, Telegram), filled in as sent.
+
+    Found by looking, not by a list: every upper-case string constant of
+    gateway.conversation that is a msgid (a reply added there is checked at
+    once), the STATUS answer with each status name, and the receipt.
+    """
+    known = {m.id for m in messages(template())}
+    names = {k: i18n.gettext(locale, v) for k, v in conversation.STATUS_NAMES.items()}
+    values = {**SAMPLE, "status": max(names.values(), key=len)}
+    texts = {
+        name: i18n.gettext(locale, value, **values)
+        for name, value in vars(conversation).items()
+        if name.isupper() and isinstance(value, str) and value in known
+    }
+    for status, name in names.items():
+        texts[f"STATUS_FOUND:{status}"] = i18n.gettext(
+            locale, conversation.STATUS_FOUND, case=SAMPLE["case"], status=name
+        )
+    texts["RECEIPT"] = receipt_text(locale, Receipt(1, SAMPLE["case"], SAMPLE["pin"]))
+    return texts
+
+
+def test_the_sms_texts_are_found() -> None:
+    names = set(sms_texts("en"))
+    assert {"HELP", "ASK_CATEGORY", "STATUS_WRONG", "RECEIPT", "STATUS_FOUND:referred"} <= names
+    assert len(names) > 20
+
+
 @pytest.mark.parametrize("locale", LOCALES)
-def test_the_sms_receipt_fits_one_segment_where_the_alphabet_allows(locale: str) -> None:
-    text = receipt_text(locale, Receipt(1, "2026-123456-7", "123456"))
-    assert "2026-123456-7" in text and "123456" in text
-    segments = measure(text)
-    assert segments.count <= (1 if segments.encoding == "GSM-7" else 2), text
-    if locale != "ar":  # Arabic script needs UCS-2: two segments at most
-        assert segments.encoding == "GSM-7", f"{locale}: a character outside GSM-7 in {text!r}"
+def test_every_sms_text_fits_one_segment_or_is_listed_with_a_reason(locale: str) -> None:
+    too_long = {}
+    for name, text in sms_texts(locale).items():
+        assert "%(" not in text, (locale, name, text)
+        allowed, _why = LONGER_SMS.get((locale, name)) or LONGER_SMS.get(("*", name)) or (1, "")
+        segments = measure(text)
+        if allowed is not None and segments.count > allowed:
+            too_long[name] = f"{segments.count} x {segments.encoding}: {text}"
+    assert not too_long, f"{locale}: shorten, or list in LONGER_SMS with a reason: {too_long}"
+
+
+@pytest.mark.parametrize("locale", [loc for loc in LOCALES if loc != "ar"])
+def test_sms_texts_use_the_gsm_alphabet_where_the_script_allows(locale: str) -> None:
+    """One character outside GSM-7 halves a segment (70 instead of 160): a
+    text that fits today breaks at the next edit. French keeps its cedilla in
+    two short texts ("français", "reçu"): both stay well inside 70."""
+    for name, text in sms_texts(locale).items():
+        if name in ("STATUS_FOUND_MESSAGE", "LANGUAGE_SET", "STATUS_FOUND:received"):
+            continue
+        assert measure(text).encoding == "GSM-7", (locale, name, text)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_case_numbers_and_pins_stay_in_western_digits(locale: str) -> None:
+    """A keypad has Western digits: the receipt and every reply keep them, also in Arabic."""
+    receipt = receipt_text(locale, Receipt(1, SAMPLE["case"], SAMPLE["pin"]))
+    assert receipt.count(SAMPLE["case"]) == 2 and receipt.count(SAMPLE["pin"]) == 2, receipt
+    for name, text in sms_texts(locale).items():
+        assert not EASTERN_DIGITS.search(text), (locale, name, text)
