@@ -41,6 +41,7 @@ OK_MESSAGES = {
     "assign": _("Assignment saved."),
     "note": _("Note added. Notes are never shown to the reporter."),
     "link": _("Cases linked."),
+    "unlink": _("Link removed."),
     "message": _("Message saved for the reporter."),
     "retry": _("Forwarding queued again."),
 }

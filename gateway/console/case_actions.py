@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 
 from flask import Response, g, redirect, request, url_for
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from .. import audit
 from ..cases import add_event, find_case, set_status
@@ -36,7 +36,7 @@ MAX_NOTE = 5000
 
 
 def _back(number: str, ok: str | None = None, err: str | None = None) -> Response:
-    params = {"ok": ok} if ok else {"err": err}
+    params = {"ok": ok} if ok else ({"err": err} if err else {})
     anchor = "actions" if err else None
     return redirect(url_for("console.case_page", number=number, _anchor=anchor, **params))  # type: ignore[return-value]
 
@@ -125,6 +125,14 @@ def note(number: str) -> Response:
     return _back(number, ok="note")
 
 
+def _between(case_id: int, other_id: int) -> ColumnElement[bool]:
+    """A link between two cases, whichever of them it was made from."""
+    return or_(
+        and_(CaseLink.case_id == case_id, CaseLink.other_case_id == other_id),
+        and_(CaseLink.case_id == other_id, CaseLink.other_case_id == case_id),
+    )
+
+
 @blueprint.post("/cases/<number>/link")
 @allow(*STAFF)
 def link(number: str) -> Response:
@@ -139,14 +147,7 @@ def link(number: str) -> Response:
         other = find_case(db, request.form.get("other", ""), gw.settings.case_number_prefix)
         if other is None or other.id == case.id:
             return _back(number, err="link")
-        existing = db.scalars(
-            select(CaseLink.id).where(
-                or_(
-                    and_(CaseLink.case_id == case.id, CaseLink.other_case_id == other.id),
-                    and_(CaseLink.case_id == other.id, CaseLink.other_case_id == case.id),
-                )
-            )
-        ).first()
+        existing = db.scalars(select(CaseLink.id).where(_between(case.id, other.id))).first()
         if existing is not None:
             return _back(number, err="linked")
         db.add(
@@ -162,6 +163,33 @@ def link(number: str) -> Response:
             {"other": other.case_number, "kind": kind.value},
         )
     return _back(number, ok="link")
+
+
+@blueprint.post("/cases/<number>/unlink")
+@allow(*STAFF)
+def unlink(number: str) -> Response:
+    """Remove a link made by mistake (from either case's page); the audit log keeps it."""
+    gw = security.gateway()
+    user = g.console_user
+    with gw.sessions() as db, db.begin():
+        case = load_case(db, number)
+        other = find_case(db, request.form.get("other", ""), gw.settings.case_number_prefix)
+        row = None
+        if other is not None:
+            row = db.scalars(select(CaseLink).where(_between(case.id, other.id))).first()
+        if other is None or row is None:  # already removed (a second click): nothing to say
+            return _back(number)
+        # the case the link was made from: for a duplicate, the one marked as the duplicate
+        made_from = case if row.case_id == case.id else other
+        db.delete(row)
+        audit.record(
+            db,
+            user.username,
+            "case.unlink",
+            case.case_number,
+            {"other": other.case_number, "kind": row.kind, "made_from": made_from.case_number},
+        )
+    return _back(number, ok="unlink")
 
 
 @blueprint.post("/cases/<number>/message")

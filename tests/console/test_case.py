@@ -184,3 +184,34 @@ def test_the_email_alert_link_opens_the_case_after_sign_in(gw, app, clock, track
     browser.post("/console/password", current=user.password, new=NEW_PASSWORD, repeat=NEW_PASSWORD)
     assert NARRATIVE in browser.get(link).get_data(as_text=True)
     assert browser.get("/console/cases/2026-000000-0").status_code == 404
+
+
+def test_a_link_is_removed_from_either_case_and_the_removal_is_audited(gw, signed_in) -> None:  # type: ignore[no-untyped-def]
+    first, second = file(gw), file(gw, narrative="Not the same man after all")
+    focal = signed_in(Role.FOCAL_POINT)
+    focal.post(
+        f"/console/cases/{second.case_number}/link", other=first.case_number, kind="duplicate"
+    )
+    orig_path = f"/console/cases/{first.case_number}"
+    orig = focal.get(orig_path).get_data(as_text=True)
+    assert orig.count('action="/console/cases/' + first.case_number + '/unlink"') == 1
+    removed = focal.post(f"{orig_path}/unlink", other=second.case_number)
+    assert removed.status_code == 302 and "ok=unlink" in removed.location
+    assert "Link removed." in focal.get(removed.location).get_data(as_text=True)
+    for number in (first.case_number, second.case_number):
+        page = focal.get(f"/console/cases/{number}").get_data(as_text=True)
+        assert "Linked cases" not in page and "/unlink" not in page
+    again = focal.post(f"{orig_path}/unlink", other=second.case_number)
+    assert "ok=" not in again.location and "err=" not in again.location
+    assert "ok=" not in focal.post(f"{orig_path}/unlink", other="2026-000000-0").location
+    with gw.sessions() as session:
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "case.unlink"))
+        assert entry.target == digits(first.case_number) and entry.actor == "focal_point_user"
+        assert entry.detail == {
+            "other": digits(second.case_number),
+            "kind": "duplicate",
+            "made_from": digits(second.case_number),
+        }
+    # The pair can be linked again, the other way round this time.
+    relink = focal.post(f"{orig_path}/link", other=second.case_number, kind="related")
+    assert "ok=link" in relink.location

@@ -78,6 +78,13 @@ ROUTES = [
     ),
     (
         "POST",
+        "/console/cases/<number>/unlink",
+        "/console/cases/{case}/unlink",
+        {"other": "{other}"},
+        {A: 302, F: 302, V: 403, N: 400},
+    ),
+    (
+        "POST",
         "/console/cases/<number>/message",
         "/console/cases/{case}/message",
         {"message": "Can you call the hotline?"},
