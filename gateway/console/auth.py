@@ -2,8 +2,10 @@
 
 One form with three fields is one round trip on a slow link. A failure
 never says which factor was wrong nor whether the user exists; after
-MAX_FAILURES in a row the account is locked for LOCK_TIME. A TOTP code is
-accepted once (a code seen on a screen or over a shoulder cannot be reused).
+MAX_FAILURES in a row the account is locked for LOCK_TIME, and a client
+that fails too often across user names is refused for a while (throttle.py).
+A TOTP code is accepted once (a code seen on a screen or over a shoulder
+cannot be reused).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import select
 from .. import audit
 from ..i18n import _
 from ..models import User
-from . import security
+from . import security, throttle
 from .pages import blueprint, render, t
 from .security import ALL_ROLES, SignedIn, allow, public
 
@@ -31,6 +33,9 @@ TOTP_REPLAY_KEY = "complaint-gateway:console-totp:"
 SIGN_IN_FAILED = _(
     "Sign-in failed. Check the user name, password and the 6-digit code. "
     "After 5 failures in a row the account is locked for 15 minutes."
+)
+TOO_MANY_FAILURES = _(
+    "Too many failed sign-ins from this connection. Wait up to %(n)s minutes, then try again."
 )
 
 _hasher = PasswordHasher()
@@ -70,6 +75,16 @@ def login() -> Response:
     error = None
     if request.method == "GET" and g.get("console_user") is not None:
         return redirect(security.home_for(g.console_user))  # type: ignore[return-value]
+    if request.method == "POST" and (wait := throttle.wait_seconds(gw)):
+        response = render(
+            "login.html",
+            status=429,
+            error=t(TOO_MANY_FAILURES, n=throttle.WINDOW_SECONDS // 60),
+            expired=False,
+            next=security.next_target(""),
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     if request.method == "POST":
         username = request.form.get("username", "").strip()[:64]
         password = request.form.get("password", "")
@@ -98,6 +113,13 @@ def login() -> Response:
                     user.password_hash = _hasher.hash(password)
                 token = security.start_session(db, user)
                 audit.record(db, user.username, "login.ok", user.username)
+        if token is None and throttle.count_failure(gw):
+            with gw.sessions() as db, db.begin():
+                detail = {
+                    "failures": throttle.MAX_FAILURES,
+                    "minutes": throttle.WINDOW_SECONDS // 60,
+                }
+                audit.record(db, "anonymous", "login.throttled", None, detail)
         if token is not None:
             response = redirect(security.next_target(url_for("console.index")))
             security.set_cookie(response, security.COOKIE, token)

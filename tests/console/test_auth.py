@@ -204,3 +204,35 @@ def test_sign_in_returns_only_to_a_console_page(gw, browser: Browser) -> None:  
     b2 = Browser(response, browser.clock)
     answer = b2.login(user2, next="/console/stats?weeks=4")
     assert answer.headers["Location"] == "/console/stats?weeks=4"
+
+
+def test_one_client_trying_many_user_names_is_refused_for_a_while(
+    gw, app, browser: Browser
+) -> None:  # type: ignore[no-untyped-def]
+    from gateway.console import throttle
+
+    real = make_user(gw, Role.FOCAL_POINT, "kai")
+    for n in range(throttle.MAX_FAILURES):
+        ghost = type(real)(f"guess{n}", Role.ADMIN, "a guessed password", real.totp_secret)
+        assert browser.login(ghost).status_code == 401
+    # Now even the right password and code of a real user get no answer from this client...
+    refused = browser.login(real)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and "Too many failed sign-ins" in page
+    assert 0 < int(refused.headers["Retry-After"]) <= throttle.WINDOW_SECONDS
+    assert "cg_console=" not in refused.headers.get("Set-Cookie", "")
+    assert user_row(gw, "kai").failed_logins == 0, "the password was not even checked"
+    # ...while another client (another address) signs the same user in.
+    elsewhere = Browser(app.test_client(), browser.clock)
+    elsewhere.client.environ_base["REMOTE_ADDR"] = "192.0.2.77"
+    assert elsewhere.login(real).status_code == 302
+    assert [a for a in actions(gw) if a[0] == "login.throttled"] == [("login.throttled", None)]
+    # Redis holds a keyed hash of the address with an expiry, never the address.
+    keys = [k.decode() for k in gw.redis.keys(throttle.KEY_PREFIX + "*")]
+    expected = throttle.KEY_PREFIX + gw.pseudonyms.digest("console-signin-client", "127.0.0.1")
+    assert keys == [expected]
+    assert 0 < gw.redis.ttl(expected) <= throttle.WINDOW_SECONDS
+    assert not [k for k in gw.redis.keys("*") if b"127.0.0.1" in k or b"192.0.2.77" in k]
+    # When the counter expires the client may try again.
+    gw.redis.delete(expected)
+    assert browser.login(real).status_code == 302
