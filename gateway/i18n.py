@@ -8,11 +8,12 @@ English text rather than a guess), as gettext's compiler would do.
 from __future__ import annotations
 
 import io
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, dates, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -77,6 +78,48 @@ def display_name(locale: str) -> str:
     except (UnknownLocaleError, ValueError):
         return locale
     return name[:1].upper() + name[1:]
+
+
+# CLDR has no month names for Haitian Creole (it prints "M11"); Haitian
+# documents write dates the French way, so dates there follow fr_HT.
+DATE_LOCALES = {"ht": "fr_HT"}
+
+
+@lru_cache(maxsize=64)
+def _cldr(locale: str) -> Locale:
+    try:
+        return Locale.parse(DATE_LOCALES.get(locale, locale))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(DEFAULT_LOCALE)
+
+
+def _utc(value: datetime) -> datetime:
+    """Stored times are UTC; SQLite hands them back without a zone."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def format_date(locale: str, value: date) -> str:
+    """A date as readers of `locale` write it ("28 nov. 2026"), in Western digits."""
+    if isinstance(value, datetime):
+        value = _utc(value).date()
+    return dates.format_date(value, "medium", locale=_cldr(locale))
+
+
+def format_datetime(locale: str, value: datetime) -> str:
+    """Date and 24-hour time in UTC ("28 nov. 2026 04:08"): for focal points' tables."""
+    moment = _utc(value)
+    clock = dates.format_time(moment, "HH:mm", tzinfo=UTC, locale=_cldr(locale))
+    return f"{format_date(locale, moment)} {clock}"
+
+
+def format_day(locale: str, value: date) -> str:
+    """Day and month only ("28 nov."), for chart labels."""
+    return dates.format_skeleton("MMMd", value, locale=_cldr(locale))
+
+
+def format_number(locale: str, value: float) -> str:
+    """A count or a measure with the locale's separators, always in Western digits."""
+    return numbers.format_decimal(value, locale=_cldr(locale), numbering_system="latn")
 
 
 def _(message: str) -> str:

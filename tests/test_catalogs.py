@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import UTC, date, datetime
 from functools import cache
+from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog, Message
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
@@ -27,6 +31,8 @@ LOCALES = ["en", "fr", "ar", "sw", "ln", "sg", "es", "pt", "ht"]
 WITHOUT_NATIVE_SPEAKER = {"sw", "ln", "sg", "ht"}
 TRANSLATED = [loc for loc in LOCALES if loc != "en"]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]|%%")
+ROOT = Path(__file__).parents[1]
+EASTERN_DIGITS = re.compile("[\u0660-\u0669\u06f0-\u06f9]")
 
 
 @cache
@@ -56,6 +62,29 @@ def names(text: str) -> Counter[str]:
 def test_every_locale_has_a_catalog_english_first() -> None:
     assert i18n.available_locales()[0] == "en"
     assert set(LOCALES) <= set(i18n.available_locales())
+
+
+def test_the_template_has_every_string_of_the_source_and_no_other() -> None:
+    """A string added or changed in code or a template without `make i18n-extract`
+    fails here, before a reporter sees it in English. Extraction as the Makefile
+    runs it: babel.cfg's mapping and `-k gettext:2`."""
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as fh:
+        method_map, options_map = parse_mapping_cfg(fh, filename="babel.cfg")
+    keywords = {**DEFAULT_KEYWORDS, "gettext": (2,)}
+    found = {
+        msgid
+        for _file, _line, msgid, _comments, _context in extract_from_dir(
+            str(ROOT), method_map, options_map, keywords=keywords
+        )
+    }
+    known = {m.id for m in messages(template())}
+    assert {"Queue", "Check your report", "What happened?"} <= found, (
+        "the console, web form and IVR"
+    )
+    new = sorted(map(str, found - known))
+    assert not new, f"not in i18n/messages.pot (make i18n-extract, i18n-update, translate): {new}"
+    gone = sorted(map(str, known - found))
+    assert not gone, f"in i18n/messages.pot but no longer in the source (make i18n-extract): {gone}"
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -139,7 +168,6 @@ SAMPLE = {
     "codes": ", ".join(LOCALES),
     "message": "Please call the hotline.",
 }
-EASTERN_DIGITS = re.compile("[\u0660-\u0669\u06f0-\u06f9]")
 # (locale or "*", name): (segments allowed or None for any, why). All else: one segment.
 LONGER_SMS = {
     ("*", "STATUS_FOUND_MESSAGE"): (None, "carries the focal point's own message"),
@@ -208,3 +236,46 @@ def test_case_numbers_and_pins_stay_in_western_digits(locale: str) -> None:
     assert receipt.count(SAMPLE["case"]) == 2 and receipt.count(SAMPLE["pin"]) == 2, receipt
     for name, text in sms_texts(locale).items():
         assert not EASTERN_DIGITS.search(text), (locale, name, text)
+
+
+WHEN = datetime(2026, 11, 28, 4, 8, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("locale", "day", "moment"),
+    [
+        ("en", "Nov 28, 2026", "Nov 28, 2026 04:08"),
+        ("fr", "28 nov. 2026", "28 nov. 2026 04:08"),
+        ("es", "28 nov 2026", "28 nov 2026 04:08"),
+        ("pt", "28 de nov. de 2026", "28 de nov. de 2026 04:08"),
+        ("sw", "28 Nov 2026", "28 Nov 2026 04:08"),
+        ("ht", "28 nov. 2026", "28 nov. 2026 04:08"),  # CLDR has no Creole months: fr_HT
+        ("ar", "28\u200f/11\u200f/2026", "28\u200f/11\u200f/2026 04:08"),
+    ],
+)
+def test_dates_are_written_the_way_each_language_writes_them(
+    locale: str, day: str, moment: str
+) -> None:
+    assert i18n.format_date(locale, WHEN) == day
+    assert i18n.format_datetime(locale, WHEN) == moment
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_dates_and_numbers_use_western_digits_and_no_placeholder_months(locale: str) -> None:
+    """Arabic pages show 28/11/2026 and 1,234.5, not ٢٨/١١/٢٠٢٦: the
+    digits a reporter types on a keypad. No locale shows CLDR's "M11"."""
+    texts = [
+        i18n.format_date(locale, WHEN),
+        i18n.format_datetime(locale, WHEN.replace(tzinfo=None)),  # as SQLite returns it
+        i18n.format_day(locale, date(2026, 3, 2)),
+        i18n.format_number(locale, 1234.5),
+    ]
+    for text in texts:
+        assert not EASTERN_DIGITS.search(text), (locale, text)
+        assert not re.search(r"\bM\d", text), (locale, text)
+    assert "2026" in texts[0] and "04:08" in texts[1]
+    assert re.fullmatch(r"1\D?234\D5", texts[3]), texts[3]
+
+
+def test_a_locale_without_cldr_data_falls_back_to_english_dates() -> None:
+    assert i18n.format_date("xx", WHEN) == i18n.format_date("en", WHEN)

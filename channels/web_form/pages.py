@@ -55,6 +55,7 @@ env = Environment(
 env.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them
 env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 env.globals["url_for"] = url_for
+env.filters["local_date"] = lambda value: i18n.format_date(locale(), value)
 
 
 def gateway() -> Gateway:

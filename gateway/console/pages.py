@@ -71,7 +71,10 @@ def label(table: dict[str, str], value: str | None) -> str:
 
 
 def fmt_time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "–"
+    """Date and time (UTC) the way the console user's language writes them."""
+    if not value:
+        return "–"
+    return i18n.format_datetime(g.get("console_locale", i18n.DEFAULT_LOCALE), value)
 
 
 def age(value: datetime) -> str:
@@ -142,5 +145,6 @@ def _context() -> dict[str, Any]:
         "channel_label": lambda v: label(CHANNEL_LABELS, v),
         "affected_label": lambda v: label(AFFECTED_LABELS, v),
         "age": age,
+        "number": lambda v: i18n.format_number(locale, v),
         "statuses": [s.value for s in CaseStatus],
     }

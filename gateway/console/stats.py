@@ -21,7 +21,7 @@ from flask import Response, g, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, i18n
 from ..i18n import _
 from ..models import Case, CaseEvent, CaseEventKind, User
 from . import security
@@ -103,7 +103,8 @@ def stats() -> Response:
     weeks = [this_week - timedelta(weeks=i) for i in range(count - 1, -1, -1)]
     with gw.sessions() as db:
         filed = filed_since(db, weeks[0])
-    labels = [w.strftime("%d %b") for w in weeks]
+    locale = g.get("console_locale", i18n.DEFAULT_LOCALE)
+    labels = [i18n.format_day(locale, w) for w in weeks]
     names = {
         "channel": lambda v: label(CHANNEL_LABELS, v),
         "category": lambda v: t(_("Not given")) if v == "none" else label(CATEGORY_LABELS, v),

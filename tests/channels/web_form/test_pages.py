@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import hashlib
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from gateway import i18n, mailbox
 from gateway.models import Case
 from tests.channels.web_form.conftest import receipt_of, send_report, set_raw
 from tests.channels.web_form.nojs import Browser, main_form
+from tests.support.languages import EASTERN_DIGITS, left_in_english
 
 LOCALES = i18n.available_locales()
 PAGE_LIMIT = 10_000  # bytes of HTML with its inline style, the whole page
@@ -46,13 +48,27 @@ def walk(gw, browser: Browser, lang: str) -> list[tuple[str, object]]:  # type: 
 
 @pytest.mark.parametrize("lang", LOCALES)
 def test_every_page_in_every_language(gw, browser, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """Each page in the reporter's language and direction, nothing left in English,
+    dates written the language's way, case number and PIN in Western digits."""
     direction = "rtl" if lang == "ar" else "ltr"
     assert i18n.is_rtl(lang) is (lang == "ar")
-    for label, response in walk(gw, browser, lang):
+    today = {i18n.format_date(lang, datetime.now(UTC))}
+    pages = dict(walk(gw, browser, lang))
+    today.add(i18n.format_date(lang, datetime.now(UTC)))  # the walk may cross midnight
+    for label, response in pages.items():
         html = response.get_data(as_text=True)
         assert f'<html lang="{lang}" dir="{direction}">' in html, label
         size = len(response.data)
         assert size < PAGE_LIMIT, f"{label} in {lang} is {size} bytes"
+        assert not EASTERN_DIGITS.search(html), (label, lang)
+        if lang != "en":
+            assert not left_in_english(html, lang, "channels/web_form"), (label, lang)
+    number, pin = receipt_of(pages["receipt"].get_data(as_text=True))
+    assert re.fullmatch(r"\d{4}-\d{6}-\d", number) and re.fullmatch(r"\d{6}", pin)
+    found = pages["case found"].get_data(as_text=True)
+    assert f'<b dir="ltr">{number}</b>' in found
+    shown = re.findall(r'<p class="h">[^<]*<span>([^<]+)</span>', found)
+    assert shown and set(shown) <= today, (lang, shown, today)
 
 
 @pytest.mark.parametrize("lang", [loc for loc in LOCALES if loc != "en"])
