@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 import traceback
@@ -14,6 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.faults", description=__doc__)
     parser.add_argument("names", nargs="*", help="fault runs to run (default: all)")
     args = parser.parse_args(argv)
+    # A SIGTERM ends the run through the `finally` blocks that stop its processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     modules = {m.__name__.rsplit(".", 1)[-1]: m for m in discover()}
     unknown = [n for n in args.names if n not in modules]
     if unknown:
