@@ -11,10 +11,12 @@ import pytest
 from sqlalchemy import select, update
 
 from gateway import conversation, i18n, intake, mailbox, outbound
+from gateway.handlers import RECEIPT
 from gateway.inbound import InboundMessage
 from gateway.models import Case, CaseEvent, Conversation, SenderPreference
 from gateway.sweeper import sweep
 from tests.support.jobs import run_jobs
+from tests.support.languages import EASTERN_DIGITS
 
 PHONE = "+243810000010"
 _ids = count(1)
@@ -62,12 +64,6 @@ def receipt_parts(text: str) -> tuple[str, str]:
     match = re.search(r"(\d{4}-\d{6,}-\d)\D+(\d{6})", text)
     assert match, text
     return match.group(1), match.group(2)
-
-
-def needs_catalog(locale: str) -> None:
-    """Only locales with a catalog are offered (GATEWAY_LOCALES' default)."""
-    if locale not in i18n.available_locales():
-        pytest.skip(f"no catalog for {locale} in i18n/")
 
 
 def only_case(gw) -> Case:  # type: ignore[no-untyped-def]
@@ -154,8 +150,9 @@ def test_keywords_and_empty_messages(gw, phone, text: str, reply: str) -> None: 
     [("AIDE", "fr"), ("Ayuda", "es"), ("msaada", "sw"), ("مساعدة", "ar"), ("ajuda", "pt")],
 )
 def test_the_keyword_decides_the_language(gw, phone, keyword: str, locale: str) -> None:  # type: ignore[no-untyped-def]
-    needs_catalog(locale)
-    phone.send(keyword)
+    help_text = i18n.gettext(locale, conversation.HELP)
+    assert help_text != conversation.HELP, f"{locale}: the help is not translated"
+    assert phone.send(keyword) == [help_text]
     with gw.sessions() as session:
         pref = session.scalars(select(SenderPreference)).one()
         assert pref.language == locale
@@ -165,13 +162,107 @@ def test_the_keyword_decides_the_language(gw, phone, keyword: str, locale: str) 
 
 
 def test_language_can_be_changed_at_any_time(gw, phone) -> None:  # type: ignore[no-untyped-def]
-    needs_catalog("fr")
     phone.send("what happened")
-    phone.send("LANGUAGE fr")
+    assert phone.send("LANGUAGE fr") == ["Nous vous écrirons en français."]
     with gw.sessions() as session:
         assert session.scalars(select(Conversation)).one().language == "fr"
     [choices] = phone.send("LANGUAGE")
     assert "fr" in choices and "en" in choices
+
+
+# A whole conversation in each language: (REPORT keyword, statement, YES, where and when, STATUS).
+CONVERSATIONS = {
+    "en": (
+        "report",
+        "A guard asked me for sex for a food card",
+        "yes",
+        "At the camp gate, Monday",
+        "status",
+    ),
+    "fr": (
+        "signaler",
+        "Un garde m'a demandé du sexe contre une carte",
+        "oui",
+        "Au portail, lundi",
+        "statut",
+    ),
+    "ar": (
+        "بلاغ",
+        "طلب مني حارس الجنس مقابل بطاقة طعام",
+        "نعم",
+        "عند بوابة المخيم، يوم الاثنين",
+        "حالة",
+    ),
+    "sw": (
+        "ripoti",
+        "Mlinzi aliniomba ngono kwa kadi ya chakula",
+        "ndiyo",
+        "Langoni, Jumatatu",
+        "hali",
+    ),
+    "ln": (
+        "lopoto",
+        "Mokengeli asengaki ngai nzoto mpo na karte ya bilei",
+        "iyo",
+        "Na porte, mokolo ya yambo",
+        "ezalela",
+    ),
+    "sg": ("mbeti", "Mbeni wabatango ahunda lango-sese na mbi", "iin", "Na yanga ti camp", "lege"),
+    "es": (
+        "reportar",
+        "Un guardia me pidió sexo a cambio de una tarjeta",
+        "si",
+        "En la puerta, el lunes",
+        "estado",
+    ),
+    "pt": (
+        "relatar",
+        "Um guarda pediu-me sexo em troca de um cartão",
+        "sim",
+        "No portão, segunda-feira",
+        "situacao",
+    ),
+    "ht": (
+        "rapo",
+        "Yon gad mande m fè sèks pou yon kat manje",
+        "wi",
+        "Devan baryè kan an, lendi",
+        "estati",
+    ),
+}
+
+
+@pytest.mark.parametrize("locale", list(CONVERSATIONS))
+def test_a_whole_conversation_in_each_language(gw, phone, tracker, locale: str) -> None:  # type: ignore[no-untyped-def]
+    """The keyword sets the language; every reply, the receipt and the status answer
+    are the catalog's text in that language (not English), with Western digits."""
+    report, statement, yes, where, status = CONVERSATIONS[locale]
+
+    def said(message: str, **values: str) -> str:
+        text = i18n.gettext(locale, message, **values)
+        english = i18n.gettext("en", message, **values)
+        assert locale == "en" or text != english, f"{locale}: still in English: {text}"
+        return text
+
+    assert phone.send(f"{report} {statement}") == [said(conversation.ASK_CATEGORY)]
+    assert phone.send("1") == [said(conversation.ASK_AFFECTED)]
+    assert phone.send("3") == [said(conversation.ASK_DANGER)]
+    assert phone.send(yes) == [said(conversation.ASK_WHERE_WHEN)]
+    assert phone.send(where) == [said(conversation.ASK_FOLLOW_UP)]
+    [receipt] = phone.send("1")
+    number, pin = receipt_parts(receipt)
+    assert receipt == said(RECEIPT, case=number, pin=pin)
+    assert not EASTERN_DIGITS.search(receipt)
+    received = said(conversation.STATUS_NAMES["received"])
+    assert phone.send(f"{status} {number} {pin}") == [
+        said(conversation.STATUS_FOUND, case=number, status=received)
+    ]
+    case = only_case(gw)
+    assert case.language == locale and case.danger_now and case.child_involved
+    assert case.category == "sexual_exploitation" and case.follow_up
+    [request] = tracker.requests
+    assert request.body["language"] == locale and request.body["narrative"] == statement
+    assert request.body["location"] == where
 
 
 def test_status_round_trip_with_focal_point_message(gw, phone) -> None:  # type: ignore[no-untyped-def]
