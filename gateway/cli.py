@@ -282,11 +282,16 @@ def cmd_telegram_set_webhook(args: argparse.Namespace) -> int:
 
 def cmd_i18n_review_list(args: argparse.Namespace) -> int:
     from .i18n import review_list
+    from .keywords import KEYWORDS, NEEDS_REVIEW
 
     for locale, msgids in review_list([args.locale] if args.locale else None).items():
-        print(f"{locale}: {len(msgids)} to review")
+        words = KEYWORDS.get(locale, {}) if locale in NEEDS_REVIEW else {}
+        print(f"{locale}: {len(msgids)} to review" + (", and the keywords" if words else ""))
         for msgid in msgids:
             print("  " + msgid.replace("\n", " "))
+        if words:
+            listed = "; ".join(f"{meaning}: {', '.join(said)}" for meaning, said in words.items())
+            print(f"  keywords (gateway/keywords.py): {listed}")
     return 0
 
 

@@ -5,9 +5,10 @@ message (or, for STATUS, REPORT and LANGUAGE, as its first word), so a
 report that happens to begin with "Stop" is still a report. The language
 of the keyword becomes the conversation's language.
 
-Lists for Lingala, Sango and Haitian Creole were written without a native
-speaker and are listed for review in docs/languages.md; the English words
-and the digits work in every language.
+Lists for Swahili, Lingala, Sango and Haitian Creole were written without a
+native speaker: `complaint-gateway i18n review-list` lists them with the
+catalog's strings to review (docs/languages.md). The English words and the
+digits work in every language.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ KEYWORDS: dict[str, dict[Command | Word, tuple[str, ...]]] = {
         Word.SKIP: ("sote", "pase"),
     },
 }
-NEEDS_REVIEW = frozenset({"ln", "sg", "ht"})
+NEEDS_REVIEW = frozenset({"sw", "ln", "sg", "ht"})  # written without a native speaker
 # English keywords and STOP work whatever the language (operators' own opt-out words).
 UNIVERSAL_LOCALE = "en"
 

@@ -22,7 +22,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
-from gateway import cli, conversation, i18n
+from gateway import cli, conversation, i18n, keywords
 from gateway.cases import Receipt
 from gateway.handlers import receipt_text
 from gateway.sms_length import measure
@@ -157,8 +157,16 @@ def test_translations_without_a_native_speaker_are_marked_for_review(locale: str
 def test_review_list_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["i18n", "review-list", "--locale", "ht"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"ht: {len(messages(catalog('ht')))} to review")
+    assert out.startswith(f"ht: {len(messages(catalog('ht')))} to review, and the keywords")
     assert "  What happened?" in out
+    assert "  keywords (gateway/keywords.py): report: rapo, denonse, plent; status:" in out
+    assert cli.main(["i18n", "review-list", "--locale", "fr"]) == 0
+    assert "keywords" not in capsys.readouterr().out  # French keywords are not listed
+
+
+def test_every_locale_without_a_native_speaker_has_its_keywords_listed_for_review() -> None:
+    assert WITHOUT_NATIVE_SPEAKER <= keywords.NEEDS_REVIEW
+    assert set(LOCALES) <= set(keywords.KEYWORDS), "every language has its keywords"
 
 
 # Sample values as a real reply carries them.
