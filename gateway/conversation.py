@@ -48,34 +48,53 @@ MAX_INVALID = 2  # invalid answers to one question before it counts as skipped
 RATE_LIMIT_PER_HOUR = 30
 REPLY_WINDOW = timedelta(days=14)  # a message after a focal point's question is an answer
 
+# Translators: SMS reply, one SMS; words in capitals are this language's keywords.
 HELP = _(
     "To report abuse, send what happened in a message. Free, no name needed. "
     "To check: STATUS case PIN. To stop: STOP"
 )
+# Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
 ASK_STATEMENT = _("Tell us what happened, in your own words. You do not need to give your name.")
+# Translators: SMS question, one SMS; the reporter answers with the digits: keep them.
 ASK_CATEGORY = _(
     "What happened? 1 Sex for money, food or help 2 Sexual abuse or violence "
     "3 Other wrong behaviour. 0 skip"
 )
+# Translators: SMS question, one SMS; the reporter answers with the digits: keep them.
 ASK_AFFECTED = _("Who was harmed? 1 Me 2 Someone else 3 A child. 0 skip")
+# Translators: SMS question, one SMS; the reporter answers with the digits: keep them.
 ASK_DANGER = _("Is someone in danger now? 1 Yes 2 No. 0 skip")
+# Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
 ASK_WHERE_WHEN = _("Where and when did it happen? Send a short message, or 0 to skip.")
+# Translators: SMS question, one SMS; the reporter answers with the digits: keep them.
 ASK_FOLLOW_UP = _("May we send you news or questions about this report on this number? 1 Yes 2 No")
+# Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
 INVALID_CHOICE = _("Please answer with one of the numbers, or 0 to skip.")
+# Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
 STOPPED = _(
     "You will get no more messages from us. Your report is kept. To report again, send a message."
 )
+# Translators: SMS reply, one SMS; words in capitals are this language's keywords.
 STATUS_USAGE = _("To check a report, send: STATUS case-number PIN")
+# Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
 STATUS_WRONG = _("We did not find this case number and PIN. Check them and send again.")
+# Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
 STATUS_LOCKED = _("Too many tries. Please wait 30 minutes, then try again.")
+# Translators: SMS; %(status)s is one of the status names below.
 STATUS_FOUND = _("Case %(case)s: %(status)s.")
+# Translators: SMS; %(message)s is the focal point's own text.
 STATUS_FOUND_MESSAGE = _("Case %(case)s: %(status)s. Message: %(message)s")
+# Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
 REPLY_ADDED = _("Thank you. Your answer was added to case %(case)s.")
+# Translators: SMS; name YOUR language ("We will write to you in Swahili").
 LANGUAGE_SET = _("We will write to you in English.")
+# Translators: SMS reply, one SMS; words in capitals are this language's keywords.
 LANGUAGE_CHOICES = _("Send LANGUAGE and one of: %(codes)s")
+# Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
 BUSY = _("We cannot take a new report right now. Please try again in one hour.")
 
 STATUS_NAMES = {
+    # Translators: a report's status, in "Case 2026-000123-4: <status>." by SMS.
     "received": _("received"),
     "under_review": _("being looked at"),
     "in_progress": _("in progress"),
