@@ -64,6 +64,12 @@ def test_every_locale_has_a_catalog_english_first() -> None:
     assert set(LOCALES) <= set(i18n.available_locales())
 
 
+def test_arabic_is_the_right_to_left_language() -> None:
+    """The pages' dir attribute comes from CLDR (the pages' own tests check the HTML)."""
+    assert [loc for loc in LOCALES if i18n.is_rtl(loc)] == ["ar"]
+    assert i18n.is_rtl("fa") and i18n.is_rtl("he") and not i18n.is_rtl("xx")
+
+
 def test_the_template_has_every_string_of_the_source_and_no_other() -> None:
     """A string added or changed in code or a template without `make i18n-extract`
     fails here, before a reporter sees it in English. Extraction as the Makefile
