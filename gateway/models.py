@@ -453,3 +453,14 @@ class CaseLink(Base):
     kind: Mapped[str] = mapped_column(String(16))
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# Indexes that keep the busiest pages and the sweeper flat as cases pile up
+# (bench/growth.py): the queue's default order, its counts, its filter lists,
+# the sweeper's look for silent conversations, and the first responses the
+# statistics page reads.
+Index("ix_cases_triage", Case.danger_now, Case.child_involved, Case.received_at, Case.id)
+Index("ix_cases_counts", Case.status, Case.danger_now, Case.child_involved, Case.assignee_id)
+Index("ix_cases_language", Case.language)
+Index("ix_conversations_due", Conversation.state, Conversation.last_activity_at)
+Index("ix_case_events_response", CaseEvent.kind, CaseEvent.created_at)

@@ -104,6 +104,21 @@ def forwarding_state(states: list[str]) -> str:
     return "delivered"
 
 
+def present(db: Any, column: Any) -> list[str]:
+    """The values an indexed column holds, in order: one index look-up per value.
+
+    `SELECT DISTINCT` reads every case; stepping from one value to the next
+    (the smallest value above the last one) reads one index entry per value,
+    so the filter lists cost the same with a thousand cases or a million.
+    """
+    values: list[str] = []
+    value = db.scalar(select(func.min(column)))
+    while value is not None:
+        values.append(value)
+        value = db.scalar(select(func.min(column)).where(column > value))
+    return values
+
+
 def counts(db: Any) -> dict[str, int]:
     """The figures at the top of the queue, over all open cases."""
     row = db.execute(
@@ -164,8 +179,8 @@ def queue() -> Response:
             )
             for c in cases
         ]
-        channels = db.scalars(select(Case.channel).distinct().order_by(Case.channel)).all()
-        languages = db.scalars(select(Case.language).distinct().order_by(Case.language)).all()
+        channels = present(db, Case.channel)
+        languages = present(db, Case.language)
         figures = counts(db)
     more = (page + 1) * PAGE_SIZE < (total or 0)
     return render(

@@ -61,6 +61,8 @@ def filed_since(db: Session, first_week: date) -> list[Filed]:
             .join(Case, Case.id == CaseEvent.case_id)
             .where(
                 Case.received_at >= start,
+                # A response comes after its case: only the window's events are read.
+                CaseEvent.created_at >= start,
                 CaseEvent.kind.in_(RESPONSE_KINDS),
                 CaseEvent.actor.in_(select(User.username)),
             )
