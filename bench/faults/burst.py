@@ -19,8 +19,9 @@ Checked afterwards, on every backend: every request was answered 200; one
 inbound event per distinct message and none other; one case per reporter;
 every forwarding delivered; the tracker has each case once; each reporter
 got one receipt. Runs on PostgreSQL + Redis (when they answer) and on the
-embedded default; the run fails if the cases have not all reached the
-tracker BENCH_BURST_TIMEOUT seconds after the last request (default 1800).
+embedded default (BENCH_BURST_BACKENDS, default `postgres,embedded`); the
+run fails if it is not all done BENCH_BURST_TIMEOUT seconds after the last
+request (default 1800).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ DUPLICATE_SHARE = float(os.environ.get("BENCH_BURST_DUPLICATE_SHARE", "0.2"))
 CLIENTS = int(os.environ.get("BENCH_BURST_CLIENTS", "8"))
 WORKERS = int(os.environ.get("BENCH_BURST_WORKERS", "2"))
 TIMEOUT = float(os.environ.get("BENCH_BURST_TIMEOUT", "1800"))
+KINDS = os.environ.get("BENCH_BURST_BACKENDS", "postgres,embedded").split(",")
 CALLBACK_KEY = "bench-burst-callback-key"
 
 
@@ -191,8 +193,8 @@ def burst(backend: services.Backend) -> str:
                         f"{len(tracker.keys)} of {distinct} cases at the tracker after"
                         f" {TIMEOUT:.0f}s; see {log}"
                     )
-                # The last receipts go out just after the last case reached the tracker.
-                deadline = time.monotonic() + 60
+                # Receipts go out after the cases (RQ works the outbound queue last).
+                deadline = sent + TIMEOUT
                 while True:
                     try:
                         summary = check(gw, tracker, api, distinct)
@@ -218,6 +220,8 @@ def run() -> str:
     """The burst on every backend that answers."""
     summaries = []
     for kind, skipped in services.kinds():
+        if kind not in KINDS:
+            continue
         if skipped:
             print(f"burst: {kind} skipped: {skipped}", flush=True)
             continue
