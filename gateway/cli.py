@@ -403,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (
         ("generate", "placeholder prompts made with espeak-ng, listed as placeholders"),
         ("check", "missing and placeholder prompts per language; exit 1 when any is missing"),
+        ("script", "write each language's recording script (prompt ids and words)"),
     ):
         p = add(name, cmd_ivr_prompts, help_text, ivr_prompts)
         p.add_argument("--locale", action="append", help="this locale only (repeatable)")

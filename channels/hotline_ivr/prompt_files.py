@@ -1,4 +1,4 @@
-"""`complaint-gateway ivr prompts generate|check`: the hotline's audio files per language.
+"""`complaint-gateway ivr prompts generate|check|script`: the hotline's audio per language.
 
 `generate` makes placeholder prompts with espeak-ng (Debian package
 `espeak-ng`) for every configured language it speaks: 8 kHz mono 16-bit
@@ -8,7 +8,10 @@ overwrites a file that is not listed there (a real recording), and makes
 nothing for a prompt that has no translation yet (English words in a
 Swahili voice help no one). `check` lists, per configured language, the
 prompts without a file and the placeholders; it exits 1 when a configured
-language lacks any. docs/ivr-prompts.md tells how to record real prompts.
+language lacks any. `script` writes `<locale>/script.txt`, the catalog of
+prompt ids with the words to record for each, taken from the gettext
+catalog (what a speaker reads in the studio). docs/ivr-prompts.md tells how
+to record real prompts.
 """
 
 from __future__ import annotations
@@ -167,6 +170,39 @@ def _write_list(directory: Path, locale: str, listed: set[str]) -> None:
     path.write_text(header + "".join(f"{p}\n" for p in sorted(listed)), encoding="utf-8")
 
 
+SCRIPT = "script.txt"
+
+
+def script(locale: str) -> str:
+    """The recording script of `locale`: one line per prompt id, tab, the words."""
+    review = set(i18n.review_list([locale]).get(locale, []))
+    lines = [
+        f"# What to record for the hotline in '{locale}': one file per line, named <id>.wav",
+        "# (8 kHz mono) or <id>.mp3, in this directory. Made from the gettext catalog by",
+        "# `complaint-gateway ivr prompts script`; do not edit: change the catalog.",
+        "# [not translated] means the catalog has no translation yet; [needs review]",
+        "# that no native speaker has checked the translation.",
+    ]
+    for prompt_id in prompts.all_prompt_ids():
+        words = _words(locale, prompt_id)
+        if words is None:
+            words = "[not translated] " + prompts.PROMPTS[prompt_id]
+        elif prompt_id in prompts.PROMPTS and prompts.PROMPTS[prompt_id] in review:
+            words = "[needs review] " + words
+        lines.append(f"{prompt_id}\t{' '.join(words.split())}")
+    return "\n".join(lines) + "\n"
+
+
+def write_scripts(locales: list[str], directory: Path) -> list[LocaleReport]:
+    reports = []
+    for locale in locales:
+        path = directory / locale / SCRIPT
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(script(locale), encoding="utf-8")
+        reports.append(LocaleReport(locale))
+    return reports
+
+
 def check(locales: list[str], directory: Path) -> list[LocaleReport]:
     reports = []
     for locale in locales:
@@ -191,17 +227,20 @@ def main(command: str, only: list[str] | None = None, force: bool = False) -> in
     if only:
         locales = only
     try:
-        reports = (
-            generate(locales, directory, force)
-            if command == "generate"
-            else check(locales, directory)
-        )
+        if command == "generate":
+            reports = generate(locales, directory, force)
+        elif command == "script":
+            reports = write_scripts(locales, directory)
+        else:
+            reports = check(locales, directory)
     except (PromptToolError, subprocess.CalledProcessError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     total = len(prompts.all_prompt_ids())
     for r in reports:
-        if command == "generate":
+        if command == "script":
+            line = f"{r.locale}: {directory / r.locale / SCRIPT}"
+        elif command == "generate":
             line = f"{r.locale}: {len(r.made)} placeholder(s) made"
             if r.untranslated:
                 line += f", {len(r.untranslated)} not translated yet"

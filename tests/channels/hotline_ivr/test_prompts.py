@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from channels.hotline_ivr import prompt_files, prompts
-from gateway import cli
+from gateway import cli, i18n
 from tests.channels.hotline_ivr.conftest import LOCALES
 from tests.channels.hotline_ivr.twilio_api import wav_bytes
 
@@ -127,3 +127,28 @@ def test_downsampling_keeps_the_length_in_time() -> None:
     samples = array.array("h", [1000] * 22050)
     out = prompt_files.to_8khz(samples, 22050)
     assert abs(len(out) - 8000) <= 1 and set(out) == {1000}
+
+
+def test_each_language_has_a_current_recording_script() -> None:
+    """i18n/audio/<locale>/script.txt is the catalog of prompt ids with the words to record."""
+    for locale in i18n.available_locales():
+        path = prompts.default_audio_dir() / locale / prompt_files.SCRIPT
+        assert path.is_file(), f"run `complaint-gateway ivr prompts script` ({locale})"
+        committed = path.read_text(encoding="utf-8")
+        assert committed == prompt_files.script(locale), (
+            f"{path} is out of date with the catalog: run `complaint-gateway ivr prompts script`"
+        )
+        ids = [line.split("\t")[0] for line in committed.splitlines() if not line.startswith("#")]
+        assert ids == prompts.all_prompt_ids()
+
+
+def test_the_script_marks_what_a_native_speaker_has_not_checked(prompt_env, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert cli.main(["ivr", "prompts", "script", "--locale", "sw", "--locale", "en"]) == 0
+    swahili = (prompt_env / "sw" / prompt_files.SCRIPT).read_text(encoding="utf-8")
+    english = (prompt_env / "en" / prompt_files.SCRIPT).read_text(encoding="utf-8")
+    assert "danger\t[needs review] " in swahili and "digit_7\t7\n" in swahili
+    prompt_lines = [line for line in english.splitlines() if not line.startswith("#")]
+    assert "danger\tIs someone in danger right now? For yes, press 1. For no, press 2." in (
+        prompt_lines
+    )
+    assert not [line for line in prompt_lines if "[" in line]
