@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from flask import Request
 from twilio.request_validator import RequestValidator
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from gateway.config import Settings
 
@@ -35,6 +36,10 @@ def signature_valid(req: Request, settings: Settings) -> bool:
 
     False, never an exception, when the auth token or PUBLIC_BASE_URL is not
     set, the header is missing, or the body is not a form.
+
+    Raises:
+        RequestEntityTooLarge: the body is over the limit (413): too big to
+            verify, and too big to take in whatever its signature.
     """
     token = settings.get("TWILIO_AUTH_TOKEN")
     url = public_url(req, settings)
@@ -43,6 +48,8 @@ def signature_valid(req: Request, settings: Settings) -> bool:
         return False
     try:
         params = req.form if req.method == "POST" else {}
+    except RequestEntityTooLarge:
+        raise
     except Exception:  # noqa: BLE001 - an unparsable body cannot carry a valid signature
         return False
     return bool(RequestValidator(token).validate(url, params, signature))

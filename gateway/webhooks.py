@@ -14,6 +14,7 @@ import hmac
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from flask import Request, Response, current_app, request
 
@@ -62,6 +63,23 @@ def secret_matches(given: str | None, expected: str | None) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
+MAX_MESSAGE_ID = 128  # inbound_events.provider_message_id
+
+
+def storable(gw: Gateway, message: InboundMessage) -> InboundMessage:
+    """The message with a provider id the database can store and compare exactly.
+
+    An id with a NUL (PostgreSQL text cannot hold one) or longer than the
+    column is replaced by a keyed digest of it: stable, so a redelivery is
+    still recognised, and never truncated, so two long ids that share a
+    prefix stay two messages. Such an id is odd, not a reason to lose a report.
+    """
+    given = message.provider_message_id
+    if "\x00" not in given and len(given) <= MAX_MESSAGE_ID:
+        return message
+    return replace(message, provider_message_id="digest-" + gw.pseudonyms.digest("id", given))
+
+
 class WebhookAdapter:
     """Base of a provider's inbound webhook. Subclasses set `provider` and `endpoint`."""
 
@@ -89,6 +107,7 @@ class WebhookAdapter:
         try:
             self.verify(request, gw)
             messages = self.parse(request, gw)
+            messages = [storable(gw, message) for message in messages]
             submitted = intake.submit(gw, messages) if messages else []
             response = self.acknowledge(submitted)
         except WebhookError as error:

@@ -32,6 +32,7 @@ PENDING_KEY = "complaint-gateway:ivr:pending:"
 FILED_KEY = "complaint-gateway:ivr:filed:"
 NOTE_TTL = 6 * 3600  # seconds; longer than any call
 CHOICES = {"", "0", "1", "2", "3"}
+DIGITS = "0123456789"  # a keypad's: str.isdigit() also takes "²", which int() refuses
 
 
 @dataclass(frozen=True)
@@ -69,19 +70,25 @@ class CallState:
     def from_args(cls, args: dict[str, str], locales: list[str]) -> CallState:
         """Read the state back; anything unexpected falls back to a safe default."""
         lang = args.get("l", "")
-        recording = args.get("r", "")
-        if urlsplit(recording).scheme not in ("http", "https"):
-            recording = ""
+        recording = _http_url(args.get("r", ""))
         return cls(
             lang=lang if lang in locales else locales[0],
             category=_choice(args.get("c")),
             danger=_choice(args.get("d")),
             recording=recording,
-            number="".join(ch for ch in args.get("n", "") if ch.isdigit())[:20],
+            number="".join(ch for ch in args.get("n", "") if ch in DIGITS)[:20],
             receipt=args.get("k", "")[:400],
             tries=_small(args.get("t")),
             attempt=_small(args.get("a")),
         )
+
+
+def _http_url(value: str) -> str:
+    """The value if it is an http(s) URL, else "" (`http://[` does not even split)."""
+    try:
+        return value if urlsplit(value).scheme in ("http", "https") else ""
+    except ValueError:
+        return ""
 
 
 def _choice(value: str | None) -> str:
@@ -89,7 +96,7 @@ def _choice(value: str | None) -> str:
 
 
 def _small(value: str | None) -> int:
-    return int(value) if value and value.isdigit() and len(value) == 1 else 0
+    return int(value) if value and len(value) == 1 and value in DIGITS else 0
 
 
 def locales_offered(configured: tuple[str, ...]) -> list[str]:

@@ -58,9 +58,10 @@ def incoming(call: Call) -> VoiceResponse:
 
 
 def on_language(call: Call) -> VoiceResponse:
-    if call.digits.isdigit() and 1 <= int(call.digits) <= len(call.locales):
+    keys = [str(n) for n in range(1, len(call.locales) + 1)]
+    if call.digits in keys:
         r = VoiceResponse()
-        welcome(call.but(lang=call.locales[int(call.digits) - 1], tries=0), r)
+        welcome(call.but(lang=call.locales[keys.index(call.digits)], tries=0), r)
         return r
     return again(call, language_menu)
 

@@ -70,13 +70,19 @@ def api_base(settings: Settings) -> str:
 
 def recording_sid(url: str) -> str | None:
     """The RecordingSid at the end of a RecordingUrl (`…/Recordings/RE…[.wav]`)."""
-    last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    except ValueError:  # not a URL at all (`http://[`)
+        return None
     sid = last.split(".", 1)[0]
     return sid if _RECORDING_SID.match(sid) else None
 
 
 def at_api_host(settings: Settings, url: str) -> bool:
-    ours, theirs = urlsplit(api_base(settings)), urlsplit(url)
+    try:
+        ours, theirs = urlsplit(api_base(settings)), urlsplit(url)
+    except ValueError:
+        return False
     return (ours.scheme, ours.netloc) == (theirs.scheme, theirs.netloc)
 
 

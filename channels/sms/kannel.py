@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import replace
 from urllib.parse import parse_qsl, urlencode
 
@@ -65,6 +66,8 @@ DLR_TYPES: dict[int, DeliveryStatus] = {
 }
 DLR_MASK = 1 | 2 | 8 | 16
 RETRIED_HTTP = frozenset({401, 403, 408, 429})
+_DLR_ID = re.compile(r"[0-9]{1,18}")  # an outbound message id (BIGINT)
+_DLR_TYPE = re.compile(r"[0-9]{1,4}")
 
 
 def query_bytes(req: Request) -> dict[str, bytes]:
@@ -143,9 +146,11 @@ class KannelDelivery(KannelWebhook):
 
     def parse(self, req: Request, gw: Gateway) -> list[InboundMessage]:
         raw_id, raw_status = req.args.get("id", ""), req.args.get("status", "")
-        if not raw_id.isdigit():
+        # ASCII digits of a size our ids and Kannel's report types have ("²" is a digit to
+        # str.isdigit but not to int(), and a 5,000-digit number is no id of ours).
+        if not _DLR_ID.fullmatch(raw_id):
             raise Malformed("id")
-        if not raw_status.isdigit():
+        if not _DLR_TYPE.fullmatch(raw_status):
             raise Malformed("status")
         status = DLR_TYPES.get(int(raw_status))
         if status is None:

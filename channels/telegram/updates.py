@@ -75,8 +75,12 @@ def parse_update(update: Update, settings: Settings) -> list[InboundMessage]:
 
 
 def _language(user: User | None) -> str | None:
-    code = (user.language_code or "") if user else ""
-    return code.split("-")[0].lower() or None
+    """The user's IETF language tag reduced to its language (`pt-br` → `pt`), if it is one."""
+    code = user.language_code if user is not None else None
+    if not isinstance(code, str):
+        return None
+    language = code.split("-")[0].lower()
+    return language if language.isascii() and language.isalpha() and len(language) <= 8 else None
 
 
 def _private_chat_id(message: Message) -> int:

@@ -28,17 +28,23 @@ from .updates import PROVIDER, parse_update
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 _MESSAGE_KEYS = ("message", "edited_message", "channel_post", "edited_channel_post")
+MAX_DATE = 253402300799  # 9999-12-31 23:59:59 UTC, the last second a datetime holds
+
+
+def _readable_date(value: Any) -> bool:
+    """Epoch seconds that a datetime can hold (a huge number overflows the platform's time_t)."""
+    return type(value) is int and 0 <= value <= MAX_DATE
 
 
 def _tolerant(data: dict[str, Any]) -> dict[str, Any]:
     """A message date in an unexpected format must not lose the report: now stands in."""
     for key in _MESSAGE_KEYS:
         message = data.get(key)
-        if isinstance(message, dict) and not isinstance(message.get("date"), int):
+        if isinstance(message, dict) and not _readable_date(message.get("date")):
             message["date"] = int(time.time())
     query = data.get("callback_query")
     pressed = query.get("message") if isinstance(query, dict) else None
-    if isinstance(pressed, dict) and not isinstance(pressed.get("date"), int):
+    if isinstance(pressed, dict) and not _readable_date(pressed.get("date")):
         pressed["date"] = 0  # 0 is how Telegram marks an inaccessible message
     return data
 

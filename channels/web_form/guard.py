@@ -103,7 +103,11 @@ def cross_site(gw: Gateway) -> bool:
     origin = request.headers.get("Origin", "").strip()
     if not origin or origin == "null":
         return False
-    return urlsplit(origin).netloc.lower() not in _allowed_hosts(gw)
+    try:
+        host = urlsplit(origin).netloc.lower()
+    except ValueError:  # not a URL at all (`http://[`): no browser sends that for our page
+        return True
+    return host not in _allowed_hosts(gw)
 
 
 def client_address(gw: Gateway) -> str | None:
