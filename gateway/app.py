@@ -21,6 +21,12 @@ CHANNEL_MODULES: tuple[str, ...] = (
     "channels.web_form",
     "channels.hotline_ivr",
 )
+# The policy of every answer that sets none of its own (JSON, TwiML, the demo pages):
+# nothing from elsewhere, no script, no framing; inline style for the demo pages.
+DEFAULT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; media-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 GATEWAY_BLUEPRINTS: tuple[str, ...] = (
     "gateway.health",
     "gateway.attachments",
@@ -77,9 +83,13 @@ def create_app(
 
     @app.after_request
     def _headers(response: Response) -> Response:
+        # Pages with a policy of their own (web form, console) keep it; the rest get this one.
+        response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        # Nothing dynamic is cached on a shared device or a proxy; static files set their own.
+        response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     logging.getLogger("werkzeug").disabled = True  # its access log carries client IPs
