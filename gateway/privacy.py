@@ -143,8 +143,21 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# HTTP clients that log whole request URLs at INFO and DEBUG: Kannel's sendsms URL carries
+# the password, the reporter's number and the text; Telegram's carries the bot token.
+URL_LOGGERS = ("httpx", "httpcore")
+
+
 def install_log_redaction(logger: logging.Logger | None = None) -> None:
-    """Attach the filter to every handler of the root logger (and the given one)."""
+    """Attach the filter to every handler of the root logger (and the given one).
+
+    Also raises the HTTP clients' loggers to WARNING, whatever the root's
+    level: a percent-encoded number in a URL escapes the redaction patterns.
+    """
+    for name in URL_LOGGERS:
+        quiet = logging.getLogger(name)
+        if quiet.level < logging.WARNING:  # NOTSET (0) would follow the root's level
+            quiet.setLevel(logging.WARNING)
     targets = [logging.getLogger(), *([logger] if logger else [])]
     for target in targets:
         for handler in target.handlers:
