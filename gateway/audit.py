@@ -2,13 +2,18 @@
 
 Each entry's hash is SHA-256 over the previous entry's hash and the entry's
 own fields, so removing or editing any entry breaks every hash after it;
-`verify` walks the chain. Details hold ids and actions, never report text.
+`verify` walks the chain. Removing the newest entries leaves a shorter chain
+that is still whole: that is caught only against an anchor (an entry's id
+and hash) kept somewhere the database's owner cannot rewrite, which
+`complaint-gateway audit verify` prints and checks (`--anchor`). Details
+hold ids and actions, never report text.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -63,12 +68,48 @@ def record(
     return entry
 
 
-def verify(session: Session) -> tuple[bool, int | None]:
-    """(True, None) when the chain is whole; else (False, id of the first bad entry)."""
+def verify(session: Session, anchor: Anchor | None = None) -> tuple[bool, int | None]:
+    """(True, None) when the chain is whole; else (False, id of the first bad entry).
+
+    With an `anchor` the chain must also still hold that entry with that hash:
+    a chain cut back before it, or rewritten from it on, is not whole.
+    """
     prev = GENESIS
+    anchored = anchor is None
     for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
         expected = _digest(prev, entry.at, entry.actor, entry.action, entry.target, entry.detail)
         if entry.prev_hash != prev or entry.hash != expected:
             return False, entry.id
+        if anchor is not None and entry.id == anchor.id:
+            if entry.hash != anchor.hash:
+                return False, entry.id
+            anchored = True
         prev = entry.hash
+    if not anchored:
+        return False, anchor.id if anchor else None
     return True, None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """An entry's id and hash, kept outside the database to catch a cut chain."""
+
+    id: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.id}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        """`ID:HASH` as `audit verify` prints it; ValueError otherwise."""
+        number, _, digest = text.strip().partition(":")
+        if not number.isdigit() or len(digest) != 64 or set(digest) - set("0123456789abcdef"):
+            raise ValueError("an anchor is ID:HASH, as `audit verify` prints it")
+        return cls(int(number), digest)
+
+
+def head(session: Session) -> Anchor | None:
+    """The newest entry as an anchor, or None for an empty trail."""
+    last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
+    return Anchor(last.id, last.hash) if last else None

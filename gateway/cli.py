@@ -245,17 +245,32 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Walk the audit chain; exit 1 at the first entry changed, removed or inserted."""
     from sqlalchemy import func
 
-    from .audit import verify
+    from .audit import Anchor, head, verify
     from .models import AuditEntry
 
+    try:
+        anchor = Anchor.parse(args.anchor) if args.anchor else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     gw = _gateway(args)
     with gw.sessions() as session:
-        whole, bad = verify(session)
+        whole, bad = verify(session, anchor)
         count = session.scalar(select(func.count()).select_from(AuditEntry))
+        newest = head(session)
     if not whole:
-        print(f"audit log TAMPERED: the chain breaks at entry {bad}", file=sys.stderr)
+        if anchor is not None and bad == anchor.id:
+            print(
+                f"audit log TAMPERED: entry {anchor.id} is gone or changed since it was anchored",
+                file=sys.stderr,
+            )
+        else:
+            print(f"audit log TAMPERED: the chain breaks at entry {bad}", file=sys.stderr)
         return 1
     print(f"audit log intact: {count} entries")
+    if newest is not None:
+        # Kept off this machine, the head lets the next run notice entries cut from the end.
+        print(f"anchor: {newest}")
     return 0
 
 
@@ -371,7 +386,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(
         dest="audit_command", required=True
     )
-    add("verify", cmd_audit_verify, "check that no audit entry was changed or removed", audit)
+    p = add("verify", cmd_audit_verify, "check that no audit entry was changed or removed", audit)
+    p.add_argument(
+        "--anchor", help="ID:HASH printed by an earlier run: that entry must still be there"
+    )
     keys = sub.add_parser("keys", help="keys").add_subparsers(dest="keys_command", required=True)
     add("generate", cmd_keys_generate, "print fresh random keys for .env", keys)
     add("rotate", cmd_keys_rotate, "re-encrypt stored data under the first data key", keys)

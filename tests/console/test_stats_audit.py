@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from gateway import mailbox
 from gateway.cli import main
@@ -70,6 +70,30 @@ def test_audit_verify_detects_a_tampered_entry(gw, env, signed_in, monkeypatch, 
         )
     assert main(["audit", "verify", "--data-dir", data_dir]) == 1
     assert f"breaks at entry {first.id}" in capsys.readouterr().err
+
+
+def test_an_anchor_catches_the_newest_entries_cut_off(
+    gw, env, signed_in, monkeypatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    signed_in(Role.ADMIN)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    data_dir = str(gw.settings.data_dir)
+    assert main(["audit", "verify", "--data-dir", data_dir]) == 0
+    anchor = capsys.readouterr().out.splitlines()[-1].removeprefix("anchor: ")
+    with gw.sessions() as session, session.begin():
+        newest = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        assert anchor == f"{newest.id}:{newest.hash}"
+    signed_in(Role.VIEWER, "later")  # entries after the anchor are fine
+    assert main(["audit", "verify", "--anchor", anchor, "--data-dir", data_dir]) == 0
+    capsys.readouterr()
+    with gw.sessions() as session, session.begin():
+        session.execute(delete(AuditEntry).where(AuditEntry.id >= newest.id))
+    assert main(["audit", "verify", "--data-dir", data_dir]) == 0  # still a whole chain...
+    capsys.readouterr()
+    assert main(["audit", "verify", "--anchor", anchor, "--data-dir", data_dir]) == 1
+    assert f"entry {newest.id} is gone or changed" in capsys.readouterr().err
+    assert main(["audit", "verify", "--anchor", "12:nothex", "--data-dir", data_dir]) == 2
 
 
 def test_the_audit_page_checks_the_chain(gw, signed_in) -> None:  # type: ignore[no-untyped-def]
