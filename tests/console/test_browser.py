@@ -9,8 +9,8 @@ chain holds every step.
 
 Chromium is the Debian package (/usr/bin/chromium) driven by Playwright; the
 browsers Playwright downloads are never used. Screenshots of the queue and
-the case page go to TEST_ARTIFACTS_DIR (default: the test's tmp_path) for a
-person to look at. Without Chromium the test is skipped, unless
+the case page go to TEST_ARTIFACTS_DIR (default: test-artifacts/, as the web
+form's) for a person to look at. Without Chromium the test is skipped, unless
 GATEWAY_TEST_REQUIRE_SERVICES=1 (CI), where it fails.
 """
 
@@ -52,9 +52,11 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def artifacts(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
-    base = os.environ.get("TEST_ARTIFACTS_DIR")
-    directory = Path(base) / re.sub(r"\W+", "-", request.node.name).strip("-") if base else tmp_path
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    base = Path(
+        os.environ.get("TEST_ARTIFACTS_DIR") or Path(__file__).parents[2] / "test-artifacts"
+    )
+    directory = base / re.sub(r"\W+", "-", request.node.name).strip("-")
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
