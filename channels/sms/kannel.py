@@ -84,7 +84,7 @@ def _decode(raw: bytes, coding: str, charset: str) -> str:
         charset = charset or "UTF-16BE"
     try:
         return raw.decode(charset or "utf-8", errors="replace")
-    except LookupError:
+    except (LookupError, ValueError):  # no such codec, or a name with a NUL in it
         return raw.decode("utf-8", errors="replace")
 
 
