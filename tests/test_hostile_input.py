@@ -698,6 +698,7 @@ def test_a_reply_on_the_status_page_is_one_message_or_refused(
 
 
 @settings(HOSTILE, max_examples=25)  # each refusal costs an Argon2 hash, on purpose
+@example(fields={"username": "\x00", "password": "x"}, with_csrf=True)
 @given(
     fields=optional_fields(["username", "password", "code", "next", "csrf"]),
     with_csrf=st.booleans(),

@@ -92,7 +92,9 @@ def login() -> Response:
         at = security.now()
         token = None
         with gw.sessions() as db, db.begin():
-            user = db.scalars(select(User).where(User.username == username)).first()
+            # No user name holds a NUL, and PostgreSQL text cannot: such a name is unknown.
+            query = select(User).where(User.username == username)
+            user = None if "\x00" in username else db.scalars(query).first()
             if user is None or not user.active:
                 _password_ok(_DUMMY_HASH, password)  # the same time as for a real user
                 audit.record(db, "anonymous", "login.failed", None, {"reason": "unknown user"})
