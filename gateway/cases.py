@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import numbering
-from .media import strip_metadata
+from .media import strip_metadata, type_hint
 from .models import (
     Attachment,
     Case,
@@ -106,7 +106,7 @@ def file_report(
                 case_id=case.id,
                 provider=provider_name,
                 url_enc=gw.cipher.encrypt(url.encode()),
-                content_type_hint=hint,
+                content_type_hint=type_hint(hint),
             )
         )
     outbox_state = "waiting" if media else "pending"

@@ -253,6 +253,57 @@ def test_twilio_status_callbacks_take_any_signed_form(client, gw, form: dict[str
     assert check_answer(response, WEBHOOK_STATUSES - {403}, before, gw) == {}
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["image/" + "x" * 300, "image/jpeg\x00", "\u0635\u0648\u0631\u0629/jpeg", ""],
+    ids=["long", "nul", "arabic", "empty"],
+)
+def test_a_media_type_the_provider_made_up_never_stops_the_report(
+    client, gw, content_type: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The worker files the conversation's report whatever type the provider named."""
+    from tests.support.jobs import run_jobs
+
+    sender = "+243810000007"
+    for n, text in enumerate(["Captain took money", "1", "2", "1", "at the market", "1"]):
+        form = {"MessageSid": f"SM{next(_unique):032x}", "From": sender, "To": "+2438100099"}
+        form["Body"] = text
+        if n == 0:
+            form.update(
+                NumMedia="1", MediaUrl0=NOWHERE + "/media/1", MediaContentType0=content_type
+            )
+        assert post_twilio(client, "/sms/twilio", form).status_code == 200
+        run_jobs(gw)
+    with gw.sessions() as session:
+        states = set(session.scalars(select(InboundEvent.state)))
+        assert session.scalar(select(func.count()).select_from(Case)) == 1
+    assert states == {"done"}
+    assert_cases_complete(gw)
+
+
+@settings(HOSTILE, max_examples=15)  # each example runs the worker's jobs
+@given(
+    texts=st.lists(
+        st.one_of(value, st.sampled_from(["1", "2", "STATUS 1 2", "LANGUAGE \x00"])),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_the_worker_takes_any_conversation_without_failing(client, gw, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Whatever a reporter types, every message is processed (none fails or is dead-lettered)."""
+    from tests.support.jobs import run_jobs
+
+    sender = f"+24381{next(_unique):07d}"
+    for text in texts:
+        form = {"MessageSid": f"SM{next(_unique):032x}", "From": sender, "Body": text}
+        assert post_twilio(client, "/sms/twilio", form).status_code in (200, 413)
+        run_jobs(gw)
+    with gw.sessions() as session:
+        failed = session.scalars(select(InboundEvent).where(InboundEvent.state != "done")).all()
+        assert [(e.state, e.last_error) for e in failed] == []
+    assert_cases_complete(gw)
+
+
 # --- SMS: Africa's Talking -----------------------------------------------------------
 
 AT_FIELDS = ["id", "from", "to", "text", "date", "linkId", "networkCode", "status", "phoneNumber"]
