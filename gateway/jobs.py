@@ -42,6 +42,11 @@ def enqueue_inbound(gw: Gateway, event_id: int) -> None:
     work.enqueue(gw, "intake", process_inbound, "inbound", event_id)
 
 
+def enqueue_new_inbound(gw: Gateway, event_ids: list[int]) -> None:
+    """Events intake has just inserted: no job can be waiting for them yet."""
+    work.enqueue_new(gw, "intake", process_inbound, "inbound", event_ids)
+
+
 def enqueue_outbox(gw: Gateway, outbox_id: int, at: datetime | None = None) -> None:
     work.enqueue(gw, "forwarding", forward, "forward", outbox_id, at=at)
 

@@ -5,7 +5,8 @@ conditional UPDATE (state still pending, no live lease, due): at most one
 worker wins, even when Redis holds the same job twice. A worker killed
 mid-job leaves a lease that expires; the sweeper then enqueues the row again.
 RQ job ids are derived from the row (`forward-42`), so re-enqueueing a job
-that is still waiting is seen and skipped.
+that is still waiting is seen and skipped. Each enqueue is one pipelined
+Redis round trip (plus the look-up, for a row that may already have a job).
 """
 
 from __future__ import annotations
@@ -69,7 +70,28 @@ def enqueue(
         except Exception:  # noqa: BLE001 - a half-written job hash: replace it
             existing = None
     queue = gw.queue(queue_name)
-    if at is not None and at > utcnow():
-        queue.enqueue_at(at, func, row_id, job_id=jid, **JOB_OPTIONS)
-    else:
-        queue.enqueue(func, row_id, job_id=jid, **JOB_OPTIONS)
+    with gw.redis.pipeline() as pipe:
+        if at is not None and at > utcnow():
+            queue.enqueue_at(at, func, row_id, job_id=jid, pipeline=pipe, **JOB_OPTIONS)
+        else:
+            queue.enqueue_call(func, (row_id,), job_id=jid, pipeline=pipe, **JOB_OPTIONS)
+        pipe.execute()
+
+
+def enqueue_new(
+    gw: Gateway, queue_name: str, func: Callable[..., Any], kind: str, row_ids: list[int]
+) -> None:
+    """Enqueue `func(row_id)` for rows the caller has just inserted, in one Redis round trip.
+
+    A row inserted a moment ago has no job to look for: its id is new, so
+    the lookup that `enqueue` makes is skipped (the webhook path's cost).
+    Should an id be reused (SQLite may reuse the id of a deleted last row)
+    and a job of the old row still wait, the row's job runs twice, and the
+    second run finds the lease taken or the row done.
+    """
+    queue = gw.queue(queue_name)
+    with gw.redis.pipeline() as pipe:
+        for row_id in row_ids:
+            jid = job_id(kind, row_id)
+            queue.enqueue_call(func, (row_id,), job_id=jid, pipeline=pipe, **JOB_OPTIONS)
+        pipe.execute()

@@ -1,0 +1,146 @@
+"""The webhook path's shortcuts keep its guarantees: one row, one job of ids, committed first.
+
+Intake inserts with one prebuilt statement, enqueues a fresh row without
+looking for an existing job, and takes pooled PostgreSQL connections
+without a `SELECT 1`; these tests show that a redelivery still makes one
+job, that the job carries only the row id, and that a connection the
+server has closed is not handed out.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from gateway import intake
+from gateway.db import make_engine
+from gateway.inbound import InboundMessage
+from gateway.models import InboundEvent
+
+SENDER = "+243810000041"
+
+
+def message(mid: str, text: str = "Statement for the intake path") -> InboundMessage:
+    return InboundMessage(
+        channel="oneshot",
+        provider="testsms",
+        provider_message_id=mid,
+        sender=SENDER,
+        text=text,
+        language_hint="en",
+        received_at=datetime(2026, 11, 28, 10, 0, tzinfo=UTC),
+    )
+
+
+def queued_jobs(gw):  # type: ignore[no-untyped-def]
+    return gw.queue("intake").get_jobs()
+
+
+def test_concurrent_redeliveries_make_one_row_and_one_job_of_ids(gw) -> None:  # type: ignore[no-untyped-def]
+    barrier = threading.Barrier(6)
+    results: list[intake.Submitted] = []
+
+    def post() -> None:
+        barrier.wait()
+        results.extend(intake.submit(gw, [message("SM-race")]))
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (event_id,) = {r.event_id for r in results}
+    assert sum(not r.duplicate for r in results) == 1
+    jobs = queued_jobs(gw)
+    assert [(job.id, job.args, job.kwargs) for job in jobs] == [
+        (f"inbound-{event_id}", (event_id,), {})
+    ]
+    assert intake.submit(gw, [message("SM-race")])[0].duplicate  # later, too
+    assert len(queued_jobs(gw)) == 1
+
+
+def test_a_batch_is_stored_and_enqueued_in_order_with_its_repeat_deduplicated(gw) -> None:  # type: ignore[no-untyped-def]
+    first = intake.submit(gw, [message("SM-b1")])
+    results = intake.submit(gw, [message("SM-b2"), message("SM-b1"), message("SM-b3")])
+    assert [r.duplicate for r in results] == [False, True, False]
+    assert results[1].event_id == first[0].event_id
+    with gw.sessions() as session:
+        stored = dict(
+            session.execute(select(InboundEvent.provider_message_id, InboundEvent.id)).all()
+        )
+        rows = session.scalars(select(InboundEvent)).all()
+    assert stored == {
+        "SM-b1": first[0].event_id,
+        "SM-b2": results[0].event_id,
+        "SM-b3": results[2].event_id,
+    }
+    assert all(row.state == "pending" and row.attempts == 0 for row in rows)
+    assert all(SENDER not in row.sender_pseudonym for row in rows)
+    assert [job.args for job in queued_jobs(gw)] == [
+        (first[0].event_id,),
+        (results[0].event_id,),
+        (results[2].event_id,),
+    ]
+
+
+def test_rows_are_committed_when_submit_returns(gw) -> None:  # type: ignore[no-untyped-def]
+    """Seen from another connection at once: the provider's 2xx comes after the commit."""
+    (result,) = intake.submit(gw, [message("SM-commit")])
+    other = create_engine(gw.settings.database_url)
+    try:
+        with other.connect() as conn:
+            found = conn.execute(
+                select(func.count())
+                .select_from(InboundEvent)
+                .where(InboundEvent.id == result.event_id)
+            ).scalar_one()
+    finally:
+        other.dispose()
+    assert found == 1
+
+
+def _terminate(url: str, pids: list[int]) -> None:
+    admin = create_engine(url)
+    try:
+        with admin.connect() as conn:
+            for pid in pids:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                alive = conn.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                    {"pids": pids},
+                ).scalar_one()
+                if not alive:
+                    break
+                time.sleep(0.05)
+    finally:
+        admin.dispose()
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_at_checkout(pg_schema_url) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(pg_schema_url)
+    try:
+        with engine.connect() as conn:
+            first = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        _terminate(pg_schema_url, [first])  # as a restart of PostgreSQL does to every session
+        with engine.connect() as conn:  # without the check at checkout this raises
+            second = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert second != first
+    finally:
+        engine.dispose()
+
+
+def test_a_webhook_after_the_database_ended_every_session_is_stored_not_spooled(gw) -> None:  # type: ignore[no-untyped-def]
+    if gw.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL sessions only")
+    intake.submit(gw, [message("SM-before")])
+    with gw.engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    _terminate(gw.settings.database_url, [pid])
+    (result,) = intake.submit(gw, [message("SM-after")])
+    assert not result.spooled and not result.duplicate and result.event_id
