@@ -2,12 +2,15 @@
 
 It does not check signatures or the schema (tests/support/tracker.py does):
 the benchmark measures the gateway, so the tracker must cost as little as
-it can. It counts distinct keys and says when it has seen a given number.
+it can. It counts distinct keys, says when it has seen a given number, and
+notes when each key first arrived (`time.perf_counter()`, the clock of the
+benchmark's own process, which the tracker runs in).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -16,6 +19,7 @@ class AcceptingTracker:
 
     def __init__(self) -> None:
         self.keys: set[str] = set()
+        self.arrived: dict[str, float] = {}
         self.repeats = 0
         self.lock = threading.Lock()
         self.target = 0
@@ -27,11 +31,13 @@ class AcceptingTracker:
 
             def do_POST(self) -> None:  # noqa: N802
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                now = time.perf_counter()
                 key = self.headers.get("Idempotency-Key", "")
                 with tracker.lock:
                     new = key not in tracker.keys
                     if new:
                         tracker.keys.add(key)
+                        tracker.arrived[key] = now
                         if tracker.target and len(tracker.keys) >= tracker.target:
                             tracker.reached.set()
                     else:
