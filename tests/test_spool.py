@@ -138,7 +138,9 @@ def test_the_web_server_loads_its_own_spool(gw, env, tmp_path) -> None:  # type:
         )
         try:
             deadline = time.monotonic() + 60
-            while events(gw) == 0 and time.monotonic() < deadline and server.poll() is None:
+            while (events(gw) == 0 or spool.pending(gw)) and time.monotonic() < deadline:
+                if server.poll() is not None:
+                    break
                 time.sleep(0.2)
         finally:
             server.send_signal(signal.SIGTERM)
