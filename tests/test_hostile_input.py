@@ -18,6 +18,7 @@ does before it answers.
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ET  # noqa: S405 - TwiML from the app under test
 from collections.abc import Callable
@@ -42,8 +43,12 @@ KANNEL_KEY = "made-up-hostile-kannel-key"
 TELEGRAM_SECRET = "made-up-hostile-telegram-secret"
 NOWHERE = "http://127.0.0.1:9"  # nothing listens: a job that ran would fail, not reach out
 
+# Examples per property: 30 keeps the whole suite within its time on two
+# cores; GATEWAY_FUZZ_EXAMPLES raises it for a longer hunt.
+EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "30"))
+
 HOSTILE = settings(
-    max_examples=60,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,

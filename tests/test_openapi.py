@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -164,7 +165,7 @@ def test_generated_requests_get_documented_answers(app, gw, operation) -> None: 
     SCHEMA.app = provider
 
     @settings(
-        max_examples=30,
+        max_examples=int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "30")) // 2,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
