@@ -27,6 +27,7 @@ from gateway.migrate import upgrade
 from gateway.models import Base
 from gateway.runtime import Gateway
 from tests.support import oneshot  # noqa: F401 - registers the one-message channel
+from tests.support.providers import ProviderAPI
 from tests.support.tracker import TrackerServer
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg:///test")
@@ -119,6 +120,14 @@ def _truncate(url: str) -> None:
 @pytest.fixture
 def tracker() -> Iterator[TrackerServer]:
     server = TrackerServer(secret="tracker-secret").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def provider_api() -> Iterator[ProviderAPI]:
+    """A local server playing the SMS and voice providers' REST APIs."""
+    server = ProviderAPI().start()
     yield server
     server.stop()
 

@@ -32,7 +32,6 @@ from tests.support.faults import (
     at_settings,
 )
 from tests.support.private_servers import PrivatePostgres, postgres_binaries
-from tests.support.providers import ProviderAPI
 from tests.support.worker import wait_for
 
 pytestmark = [
@@ -52,13 +51,6 @@ def postgres() -> Iterator[PrivatePostgres]:
     server = PrivatePostgres().init().start()
     yield server
     server.cleanup()
-
-
-@pytest.fixture
-def provider_api() -> Iterator[ProviderAPI]:
-    api = ProviderAPI().start()
-    yield api
-    api.stop()
 
 
 def test_postgres_crash_and_restart_loses_and_doubles_nothing(  # type: ignore[no-untyped-def]

@@ -32,7 +32,6 @@ from tests.support.faults import (
     at_settings,
 )
 from tests.support.private_servers import PrivateRedis
-from tests.support.providers import ProviderAPI
 from tests.support.worker import wait_for
 
 pytestmark = pytest.mark.slow
@@ -45,13 +44,6 @@ def redis_server() -> Iterator[PrivateRedis]:
     server = PrivateRedis().start()
     yield server
     server.cleanup()
-
-
-@pytest.fixture
-def provider_api() -> Iterator[ProviderAPI]:
-    api = ProviderAPI().start()
-    yield api
-    api.stop()
 
 
 @pytest.mark.parametrize("fault", ["flushed", "restarted"])

@@ -37,7 +37,6 @@ from tests.channels.telegram.conftest import Reporter
 from tests.channels.web_form.conftest import receipt_of, send_report
 from tests.channels.web_form.nojs import Browser, main_form
 from tests.support.jobs import run_jobs
-from tests.support.providers import ProviderAPI
 from tests.support.telegram_api import TelegramAPI
 
 PHONE = "+243810000040"
@@ -122,13 +121,6 @@ def message_the_reporter(gw, tracker) -> int:  # type: ignore[no-untyped-def]
 
 
 # --- the servers that play the providers, and the gateway's settings for them ---------------
-
-
-@pytest.fixture
-def provider_api() -> Iterator[ProviderAPI]:
-    server = ProviderAPI().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ an SMS, sent to the provider's API played by a local server.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -22,13 +21,6 @@ from tests.support.providers import ProviderAPI
 
 REPLY = "Thank you. Can you come to the health centre on Tuesday?"
 REPORTER = "+243810000131"  # a made-up number in the tests' range
-
-
-@pytest.fixture
-def provider_api() -> Iterator[ProviderAPI]:
-    server = ProviderAPI().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.channels.sms.harness import AT_KEY, KANNEL_KEY
 from tests.support.providers import ProviderAPI
-
-
-@pytest.fixture
-def provider_api() -> Iterator[ProviderAPI]:
-    server = ProviderAPI().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
