@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import runtime
 from .config import Settings
 from .privacy import install_log_redaction
+from .request_limits import RequestLineLimit
 from .runtime import Gateway
 
 # Channel packages, each exposing `blueprint` (and registering its senders).
@@ -69,6 +70,8 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
     )
     app.extensions["gateway"] = gateway
+    # A request line longer than Kannel's longest SMS needs: 414 under any server.
+    app.wsgi_app = RequestLineLimit(app.wsgi_app)  # type: ignore[method-assign]
     proxies = int(gateway.settings.get("GATEWAY_TRUSTED_PROXIES", "0") or 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]

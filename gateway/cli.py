@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from .config import ConfigError, Settings, generate_keys
+from .private_files import private_umask, tighten
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -438,10 +441,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # pikepdf (the PDF cleaner) says at import that its logger bridge is ready: noise on
+    # every command's stderr, before a one-line error. Its warnings still show.
+    logging.getLogger("pikepdf").setLevel(logging.WARNING)
     install_log_redaction()
     args = build_parser().parse_args(argv)
     if not hasattr(args, "data_dir"):
         args.data_dir = None
+    # What a command creates is for this user alone (private_files.py); the hotline's
+    # prompts are the exception: they go to i18n/ and are served to every caller.
+    previous = private_umask() if args.command != "ivr" else None
+    if previous is not None:
+        tighten(Path(args.data_dir or os.environ.get("GATEWAY_DATA_DIR") or "./var").resolve())
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
@@ -451,6 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         embedded = getattr(args, "_embedded", None)
         if embedded is not None:
             embedded.stop()
+        if previous is not None:
+            os.umask(previous)  # called in-process (tests), leave the caller's umask as it was
 
 
 if __name__ == "__main__":

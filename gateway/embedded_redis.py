@@ -73,7 +73,7 @@ class EmbeddedRedis:
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         if is_running(self.data_dir):
             return self  # another command with this data dir started it
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         sock = socket_path(self.data_dir)
         sock.unlink(missing_ok=True)
         log = self.data_dir / "redis.log"
@@ -98,6 +98,8 @@ class EmbeddedRedis:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its log (and any file it makes) for this user alone, whoever started it.
+            umask=0o077,
             # Its own session: a Ctrl-C in the terminal reaches the gateway's
             # processes but not Redis, which must outlive them while they finish
             # their jobs; the process that started it stops it last.

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import ConfigError, Settings, write_keys_file
+from .request_limits import MAX_REQUEST_LINE
+from .server_log import ACCESS_LOG_FORMAT, PrivateLogger
 
 if TYPE_CHECKING:
     from .users import NewUser
 
 log = logging.getLogger(__name__)
-
-# Client addresses never reach the access log: no %(h)s, no X-Forwarded-For.
-ACCESS_LOG_FORMAT = '"%(r)s" %(s)s %(b)s %(M)sms'
 
 
 def _check_forwarders(settings: Settings) -> None:
@@ -53,11 +52,26 @@ def _start_spool_loader(worker) -> None:  # type: ignore[no-untyped-def]
     ).start()
 
 
+def _allow_long_request_lines() -> None:
+    """Let gunicorn take request lines up to MAX_REQUEST_LINE (Kannel's longest SMS).
+
+    gunicorn caps `limit_request_line` at its module constant (8190) and
+    offers only 0 beyond it, which its Python parser reads without bound
+    (and in quadratic time: 8 MB costs 5 s of a thread). Raising the cap to
+    our own bound keeps a limit, answered 414 by gunicorn itself.
+    """
+    from gunicorn.http import message
+
+    if getattr(message, "MAX_REQUEST_LINE", 0) < MAX_REQUEST_LINE:
+        message.MAX_REQUEST_LINE = MAX_REQUEST_LINE
+
+
 def run_server(settings: Settings, host: str, port: int, workers: int, threads: int) -> int:
     """The web application under gunicorn (gthread workers)."""
     from gunicorn.app.base import BaseApplication
 
     _check_forwarders(settings)
+    _allow_long_request_lines()
     embedded = _embedded_redis(settings)
 
     class GatewayServer(BaseApplication):  # type: ignore[misc]
@@ -68,8 +82,12 @@ def run_server(settings: Settings, host: str, port: int, workers: int, threads: 
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 20)
+            # The path only, never the query string or the client's address (server_log.py).
             self.cfg.set("accesslog", "-")
             self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
+            self.cfg.set("logger_class", PrivateLogger)
+            self.cfg.set("limit_request_line", MAX_REQUEST_LINE)
+            self.cfg.set("umask", 0o077)
             self.cfg.set("forwarded_allow_ips", "127.0.0.1")
             self.cfg.set("post_worker_init", _start_spool_loader)
             if "control_socket_disable" in self.cfg.settings:
@@ -149,7 +167,7 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
     from .migrate import upgrade
 
     directory = Path(data_dir or os.environ.get("GATEWAY_DATA_DIR") or "./var").resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     env = dict(os.environ)
     for name, value in write_keys_file(directory).items():
         env.setdefault(name, value)
@@ -158,6 +176,8 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
     if not env.get("CASE_TRACKER_URL") and "webhook" in env.get("FORWARDERS", "webhook"):
         env["CASE_TRACKER_URL"] = f"{base}/_demo/tracker"
         env["CASE_TRACKER_SECRET"] = secrets.token_urlsafe(24)
+        # The stand-in tracker sends no callbacks: a separate secret nobody holds.
+        env["CASE_TRACKER_CALLBACK_SECRET"] = secrets.token_urlsafe(24)
         env["GATEWAY_DEMO_TRACKER"] = "1"
     if env.get("GATEWAY_DEMO_TRACKER") == "1":
         # The demo phone (/demo/sms) writes through the real Kannel endpoint; its answers

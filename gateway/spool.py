@@ -76,6 +76,8 @@ def write(gw: Gateway, messages: list[InboundMessage]) -> int:
     """Write messages durably; returns how many files were written."""
     directory = spool_dir(gw)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if directory.stat().st_mode & 0o077:  # made by an older version, or by hand
+        os.chmod(directory, 0o700)
     for message in messages:
         name = hashlib.sha256(
             f"{message.provider}:{message.provider_message_id}".encode()

@@ -1,12 +1,18 @@
-"""Kannel, the open-source SMS gateway: smsbox get-url in, sendsms out, dlr-url reports.
+"""Kannel, the open-source SMS gateway: smsbox get-url or post-url in, sendsms out, dlr-url reports.
 
-- sms-service `get-url` escapes (%p %P %a %t %i %I %c %C), sendsms and
-  dlr-url (%d): Kannel User's Guide, https://www.kannel.org/userguide.shtml
+- sms-service `get-url` escapes (%p %P %a %t %i %I %c %C), `post-url` and
+  its X-Kannel headers ("Kannel POST"), sendsms and dlr-url (%d): Kannel
+  User's Guide, https://www.kannel.org/userguide.shtml
 - The working configuration: docs/providers/kannel.md
 
 `GET /sms/kannel?from=%p&to=%P&text=%a&ts=%t&smsc=%i&id=%I&key=SECRET`
 (optionally `&coding=%c&charset=%C`, needed when smsbox's `mo-recode` is
-off: the text then arrives as UCS-2 bytes). Kannel's `%t` arrives as
+off: the text then arrives as UCS-2 bytes). `POST /sms/kannel?key=SECRET&id=%I`
+is smsbox's post-url (recommended): the text is the body, in the charset
+of its Content-Type, the rest in headers (`X-Kannel-From`, sent when the
+sms-service has `send-sender = true`, `X-Kannel-To`, `X-Kannel-Time`,
+`X-Kannel-SMSC`, `X-Kannel-Coding`); nothing of the reporter is then in
+a URL, and no request-line limit applies. Kannel's `%t` arrives as
 `YYYY-MM-DD HH:MM:SS` although its guide says `HH:MM`; both and epoch
 seconds are read, and a missing or unreadable time never loses a report.
 Kannel gives each message a UUID (`%I`); when it gives none the id is
@@ -30,7 +36,14 @@ from gateway.delivery import DeliveryStatus, record_status
 from gateway.inbound import InboundMessage
 from gateway.outbound import PermanentSendError, register_sender
 from gateway.runtime import Gateway
-from gateway.webhooks import Forbidden, Ignored, Malformed, WebhookAdapter, secret_matches
+from gateway.webhooks import (
+    Forbidden,
+    Ignored,
+    Malformed,
+    WebhookAdapter,
+    WebhookError,
+    secret_matches,
+)
 
 from .common import (
     HTTP_TIMEOUT,
@@ -65,6 +78,9 @@ DLR_TYPES: dict[int, DeliveryStatus] = {
     16: DeliveryStatus.FAILED,  # rejected by the SMSC
 }
 DLR_MASK = 1 | 2 | 8 | 16
+# post-url's body: the longest SMS Kannel joins (255 parts) is at most 78,030 bytes of
+# UTF-8 (39,015 GSM characters of 2 bytes); more is not an SMS (gateway/request_limits.py).
+MAX_POST_BODY = 128 * 1024
 RETRIED_HTTP = frozenset({401, 403, 408, 429})
 _DLR_ID = re.compile(r"[0-9]{1,18}")  # an outbound message id (BIGINT)
 _DLR_TYPE = re.compile(r"[0-9]{1,4}")
@@ -99,12 +115,45 @@ def derived_id(gw: Gateway, sender: str, ts: str, text: str) -> str:
     return "derived-" + gw.pseudonyms.digest("kannel-id", f"{sender}\x00{ts}\x00{text_hash}")
 
 
+class TooLarge(WebhookError):
+    """A post-url body longer than any SMS Kannel can join."""
+
+    status = 413
+    public = "too large"
+
+
 class KannelWebhook(WebhookAdapter):
     provider = PROVIDER
 
     def verify(self, req: Request, gw: Gateway) -> None:
         if not secret_matches(req.args.get("key"), gw.settings.get("KANNEL_CALLBACK_KEY")):
             raise Forbidden()
+
+
+def incoming(
+    gw: Gateway,
+    sender: str,
+    text: str,
+    ts: str,
+    ours: str,
+    smsc: str,
+    given_id: str,
+    sender_field: str = "from",
+) -> InboundMessage:
+    """One incoming SMS, the same whether Kannel sent it by get-url or post-url."""
+    if not sender:
+        raise Malformed(sender_field)
+    message = InboundMessage(
+        channel="sms",
+        provider=PROVIDER,
+        provider_message_id=given_id or derived_id(gw, sender, ts, text),
+        sender=sender,
+        text=text,
+        recipient=ours or None,
+        reply_to=reply_address(sender, ours or None, smsc=smsc or None),
+    )
+    received = parse_time(ts, TIME_FORMATS)
+    return replace(message, received_at=received) if received else message
 
 
 class KannelMessages(KannelWebhook):
@@ -120,23 +169,53 @@ class KannelMessages(KannelWebhook):
 
         if "text" not in args and "status" in args:
             raise Ignored()  # a delivery report sent to the message URL
-        sender = text_of("from")
-        if not sender:
-            raise Malformed("from")
         text = _decode(args.get("text", b""), text_of("coding"), text_of("charset"))
-        ts = text_of("ts")
-        ours = text_of("to") or None
-        message = InboundMessage(
-            channel="sms",
-            provider=PROVIDER,
-            provider_message_id=text_of("id") or derived_id(gw, sender, ts, text),
-            sender=sender,
-            text=text,
-            recipient=ours,
-            reply_to=reply_address(sender, ours, smsc=text_of("smsc") or None),
-        )
-        received = parse_time(ts, TIME_FORMATS)
-        return [replace(message, received_at=received) if received else message]
+        return [
+            incoming(
+                gw,
+                sender=text_of("from"),
+                text=text,
+                ts=text_of("ts"),
+                ours=text_of("to"),
+                smsc=text_of("smsc"),
+                given_id=text_of("id"),
+            )
+        ]
+
+
+class KannelPostedMessages(KannelWebhook):
+    """`POST /sms/kannel?key=SECRET&id=%I`: smsbox's post-url, the text in the body."""
+
+    endpoint = "sms_kannel_post"
+
+    def parse(self, req: Request, gw: Gateway) -> list[InboundMessage]:
+        if (req.content_length or 0) > MAX_POST_BODY:
+            raise TooLarge()
+        raw = req.stream.read(MAX_POST_BODY + 1)
+        if len(raw) > MAX_POST_BODY:
+            raise TooLarge()  # a chunked body without a length
+        if "status" in req.args and "X-Kannel-From" not in req.headers:
+            raise Ignored()  # a delivery report sent to the message URL
+
+        def header(name: str) -> str:
+            # Kannel sends header values as they are; latin-1 is how WSGI hands them over.
+            value = req.headers.get(name, "")
+            return value.encode("latin-1", errors="replace").decode("utf-8", "replace").strip()
+
+        charset = req.mimetype_params.get("charset", "")
+        text = _decode(raw, header("X-Kannel-Coding"), charset)
+        return [
+            incoming(
+                gw,
+                sender=header("X-Kannel-From"),
+                text=text,
+                ts=header("X-Kannel-Time"),
+                ours=header("X-Kannel-To"),
+                smsc=header("X-Kannel-SMSC"),
+                given_id=req.args.get("id", "").strip(),
+                sender_field="X-Kannel-From (set send-sender = true)",
+            )
+        ]
 
 
 class KannelDelivery(KannelWebhook):
@@ -207,6 +286,7 @@ def send(settings: Settings, address: str, text: str, message_id: int) -> str | 
 
 ROUTES = (
     ("/sms/kannel", ("GET",), KannelMessages()),
+    ("/sms/kannel", ("POST",), KannelPostedMessages()),
     ("/sms/kannel/dlr", ("GET",), KannelDelivery()),
 )
 

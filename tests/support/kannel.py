@@ -4,8 +4,9 @@ Debian's `kannel` package brings bearerbox and smsbox, `kannel-extras`
 brings fakesmsc (a client of the fake SMSC that injects mobile-originated
 messages and prints the ones Kannel sends). The configuration is the one
 docs/providers/kannel.md documents, with the fake SMSC and free local
-ports; smsbox's get-url and the dlr-url point at the gateway served by
-werkzeug in a thread.
+ports; smsbox's get-url (or post-url) and the dlr-url point at the gateway
+served by werkzeug in a thread, or at a gateway the test runs itself
+(`gateway_url`: `complaint-gateway serve`, gunicorn).
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ sendsms-port = {sendsms_port}
 sendsms-interface = 127.0.0.1
 log-file = "{dir}/smsbox.log"
 log-level = 1
+mo-recode = true
 http-request-retry = 3
 http-queue-delay = 1
 
@@ -111,9 +113,14 @@ keyword = default
 catch-all = true
 max-messages = 0
 omit-empty = true
-get-url = "{gateway}/sms/kannel?{get_url_query}&key={key}"
+{service}
 """
 GET_URL_QUERY = "from=%p&to=%P&text=%a&ts=%t&smsc=%i&id=%I&coding=%c&charset=%C"
+# The two ways smsbox hands a message to the gateway (docs/providers/kannel.md).
+SERVICES = {
+    "get-url": 'get-url = "{gateway}/sms/kannel?' + GET_URL_QUERY + '&key={key}"',
+    "post-url": 'send-sender = true\npost-url = "{gateway}/sms/kannel?key={key}&id=%I"',
+}
 
 
 @dataclass
@@ -124,11 +131,15 @@ class KannelStack:
     password: str = "made-up-kannel-sendsms-password"
     slot: AppSlot = field(default_factory=AppSlot)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    gateway_url: str = ""  # a gateway the test serves itself; else werkzeug serves `slot`
+    service: str = "get-url"  # or "post-url"
+    server: Any = None
 
     def start(self) -> KannelStack:
-        self.server = make_server("127.0.0.1", 0, self.slot, threaded=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.gateway_url = f"http://127.0.0.1:{self.server.server_port}"
+        if not self.gateway_url:
+            self.server = make_server("127.0.0.1", 0, self.slot, threaded=True)
+            threading.Thread(target=self.server.serve_forever, daemon=True).start()
+            self.gateway_url = f"http://127.0.0.1:{self.server.server_port}"
         self.fake_port, self.sendsms_port = free_port(), free_port()
         smsbox_port, admin_port = free_port(), free_port()
         config = self.directory / "kannel.conf"
@@ -142,9 +153,7 @@ class KannelStack:
                 dir=self.directory,
                 username=self.username,
                 password=self.password,
-                gateway=self.gateway_url,
-                get_url_query=GET_URL_QUERY,
-                key=self.key,
+                service=SERVICES[self.service].format(gateway=self.gateway_url, key=self.key),
             )
         )
         self._spawn([BEARERBOX, str(config)], "bearerbox.out")
@@ -175,8 +184,9 @@ class KannelStack:
     def stop(self) -> None:
         for process in reversed(self.processes):
             stop_process(process)
-        self.server.shutdown()
-        self.server.server_close()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
