@@ -1,6 +1,7 @@
 """Filing a report as a case, and what happens to a case afterwards.
 
-`file_report` writes the case, its encrypted report and attachments, the
+`file_report` writes the case, its encrypted report, its attachments as
+they came (encrypted, for the worker to clean before anyone sees them), the
 "filed" event and one outbox row per forwarding target in the caller's
 transaction: either all of it exists or none of it does. Forwarding jobs are
 enqueued after the commit by `after_commit`.
@@ -8,7 +9,6 @@ enqueued after the commit by `after_commit`.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,9 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import numbering
-from .media import strip_metadata, type_hint
+from .media import UPLOADED, type_hint
 from .models import (
-    Attachment,
     Case,
     CaseEvent,
     CaseEventKind,
@@ -56,7 +55,9 @@ def file_report(
     """Create the case for `report` inside the caller's transaction.
 
     `media` lists (provider, url, content type hint) of files still at the
-    provider: each becomes a download, and forwarding waits for them.
+    provider: each becomes a download, and forwarding waits for them. The
+    report's own attachments (checked by `gateway.media.check_upload`, not
+    decoded) wait the same way, encrypted, for the worker to clean them.
     """
     received = received_at or utcnow()
     # The PIN's slow hash comes first: allocating the number locks the year's
@@ -89,14 +90,15 @@ def file_report(
     session.add(stored)
     session.flush()
     for item in report.attachments:
-        data = strip_metadata(item.content_type, item.data)
+        # Not decoded here (a web request): the worker cleans the original into
+        # an attachment (gateway.media_fetch), and forwarding waits for it.
         session.add(
-            Attachment(
-                report_id=stored.id,
-                content_type=item.content_type,
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                data_enc=gw.cipher.encrypt(data),
+            MediaDownload(
+                case_id=case.id,
+                provider=UPLOADED,
+                url_enc=gw.cipher.encrypt(UPLOADED.encode()),
+                content_type_hint=type_hint(item.content_type),
+                data_enc=gw.cipher.encrypt(item.data),
             )
         )
     session.add(CaseEvent(case_id=case.id, kind=CaseEventKind.FILED.value, actor="reporter"))
@@ -109,7 +111,7 @@ def file_report(
                 content_type_hint=type_hint(hint),
             )
         )
-    outbox_state = "waiting" if media else "pending"
+    outbox_state = "waiting" if media or report.attachments else "pending"
     for target in gw.settings.forwarders:
         session.add(
             OutboxEntry(case_id=case.id, target=target, kind="case", event_id=0, state=outbox_state)

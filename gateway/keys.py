@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .models import Attachment, Case, CaseEvent, InboundEvent, OutboundMessage, Report, User
+from .models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    InboundEvent,
+    MediaDownload,
+    OutboundMessage,
+    Report,
+    User,
+)
 from .runtime import Gateway
 
 ENCRYPTED_COLUMNS: dict[type, tuple[str, ...]] = {
@@ -17,6 +26,7 @@ ENCRYPTED_COLUMNS: dict[type, tuple[str, ...]] = {
     Case: ("reply_address_enc",),
     Report: ("content_enc",),
     Attachment: ("data_enc",),
+    MediaDownload: ("url_enc", "data_enc"),  # data_enc: an upload waiting to be cleaned
     CaseEvent: ("body_enc",),
     OutboundMessage: ("address_enc", "body_enc"),
     User: ("totp_secret_enc",),

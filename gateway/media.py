@@ -1,16 +1,23 @@
-"""Attachments: which types are taken, and images stripped of EXIF and GPS.
+"""Attachments: which types are taken, and every one cleaned of its metadata.
 
-An image is decoded and encoded again from its pixels only, so no metadata
-block (EXIF, GPS, XMP, comments, thumbnails) survives. Types are decided by
-the file's first bytes, never by the name or the type a browser claims.
+Types are decided by the file's first bytes, never by the name or the type
+a browser claims. Two steps, in two places:
+
+- `check_upload` (web request, and the worker before cleaning): the type,
+  and for a picture its size from the header alone, so a decompression bomb
+  is refused before anything is decoded.
+- `strip_metadata` (worker only): the cleaner of the type
+  (`gateway.cleaners`): pictures re-encoded from their pixels, PDF Info and
+  XMP removed, MP4/MOV/M4A metadata boxes blanked, audio tags removed. A
+  file that cannot be cleaned raises `UnsupportedMedia` and is not kept.
 """
 
 from __future__ import annotations
 
-import io
 import re
+from collections.abc import Callable
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from .cleaners import CannotClean, audio, images, mp4, pdf
 
 # Magic numbers of the types a reporter may send.
 _SIGNATURES: list[tuple[bytes, int, str]] = [
@@ -45,11 +52,27 @@ ALLOWED_TYPES = frozenset(
         "video/mp4",
     }
 )
-IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+IMAGE_FORMATS = images.FORMATS
+# The provider name of a media download whose file the reporter gave the
+# gateway itself (the web form): its bytes wait encrypted in the row, no fetch.
+UPLOADED = "upload"
+_CLEANERS: dict[str, Callable[[bytes], bytes]] = {
+    "application/pdf": pdf.clean_pdf,
+    "audio/ogg": audio.clean_ogg,
+    "audio/mpeg": audio.clean_mp3,
+    "audio/wav": audio.clean_wav,
+    "audio/amr": bytes,  # AMR has no place for metadata
+    "audio/mp4": mp4.clean_mp4,
+    "video/mp4": mp4.clean_mp4,
+}
 
 
 class UnsupportedMedia(ValueError):
-    """The file is not of a type the gateway takes."""
+    """The file is not of a type the gateway takes, or it cannot be cleaned."""
+
+
+class ImageTooLarge(UnsupportedMedia):
+    """A picture over `gateway.cleaners.images.MAX_PIXELS` (or a header that claims it)."""
 
 
 def sniff(data: bytes) -> str | None:
@@ -71,24 +94,42 @@ def checked_type(data: bytes) -> str:
     return kind
 
 
+def check_upload(data: bytes) -> str:
+    """The file's type, checked without decoding: a picture's header gives its size.
+
+    Raises:
+        ImageTooLarge: a picture over the pixel cap (a decompression bomb).
+        UnsupportedMedia: a type not taken, or a picture whose header is unreadable.
+    """
+    kind = checked_type(data)
+    if kind in IMAGE_FORMATS:
+        try:
+            images.header_size(kind, data)
+        except images.TooManyPixels:
+            raise ImageTooLarge(kind) from None
+        except CannotClean:
+            raise UnsupportedMedia(kind) from None
+    return kind
+
+
 def strip_metadata(content_type: str, data: bytes) -> bytes:
-    """Images re-encoded from pixels; other types returned as they are."""
-    if content_type not in IMAGE_FORMATS:
-        return data
+    """The file without its metadata, by the cleaner of its type; in the worker only.
+
+    Raises:
+        ImageTooLarge: a picture over the pixel cap.
+        UnsupportedMedia: no cleaner for the type, or the file cannot be cleaned.
+    """
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img = ImageOps.exif_transpose(img)  # keep the picture upright, drop the tag
-            if img.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-                img = img.convert("RGB")
-            clean = Image.new(img.mode, img.size)
-            clean.paste(img)
-            if img.mode == "P" and img.getpalette():
-                clean.putpalette(img.getpalette())
-            out = io.BytesIO()
-            clean.save(out, format=IMAGE_FORMATS[content_type])
-            return out.getvalue()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise UnsupportedMedia(content_type) from exc
+        if content_type in IMAGE_FORMATS:
+            return images.clean_image(content_type, data)
+        cleaner = _CLEANERS.get(content_type)
+        if cleaner is None:
+            raise UnsupportedMedia(content_type)
+        return cleaner(data)
+    except images.TooManyPixels:
+        raise ImageTooLarge(content_type) from None
+    except CannotClean:
+        raise UnsupportedMedia(content_type) from None
 
 
 def type_hint(claimed: str | None) -> str | None:

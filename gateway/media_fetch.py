@@ -2,8 +2,11 @@
 
 A channel registers one fetcher per provider (`register_fetcher`): given a
 media reference's URL it returns the bytes (with the account's credentials
-where the provider wants them). The job checks size and type, strips image
-metadata, stores the file encrypted as an attachment of the case, and when
+where the provider wants them). A file the reporter gave the gateway itself
+(the web form) waits in the row instead, encrypted (`data_enc`, provider
+`gateway.media.UPLOADED`). The job checks size, type and a picture's pixel
+count, strips the metadata of every type (`gateway.cleaners`), stores the
+file encrypted as an attachment of the case, empties `data_enc`, and when
 the case has no download left it releases the case's forwarding. A provider
 that keeps its own copy of each file (Twilio's call recordings) also names
 that copy (`copy_id`): its deletion is planned (gateway.cleanup) in the
@@ -21,9 +24,19 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from . import cleanup, work
+from .cleaners.images import MAX_PIXELS
 from .config import Settings
-from .media import UnsupportedMedia, checked_type, strip_metadata
-from .models import Attachment, Case, MediaDownload, OutboxEntry, WorkState, utcnow
+from .media import UnsupportedMedia, check_upload, strip_metadata
+from .models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    MediaDownload,
+    OutboxEntry,
+    WorkState,
+    utcnow,
+)
 from .runtime import Gateway, current
 
 log = logging.getLogger(__name__)
@@ -38,6 +51,18 @@ MAX_ATTEMPTS = 6
 
 class MediaTooLarge(Exception):
     """The provider's file is over the size limit: given up, not retried."""
+
+
+class GaveUp(Exception):
+    """More attempts were started than MAX_ATTEMPTS without one coming back: not tried again."""
+
+
+# Why a file was not kept, as the console's note on the case says it.
+REFUSAL_REASONS = {
+    "ImageTooLarge": f"a picture larger than {MAX_PIXELS // 1_000_000} megapixels",
+    "UnsupportedMedia": "not a type the gateway takes, or its metadata cannot be removed",
+    "MediaTooLarge": "larger than the size limit",
+}
 
 
 def register_fetcher(
@@ -64,21 +89,28 @@ def fetch_media(download_id: int) -> str:
         download = session.get(MediaDownload, download_id)
         assert download is not None
         provider, url = download.provider, gw.cipher.decrypt(download.url_enc).decode()
+        uploaded = download.data_enc
         attempt = download.attempts
     data, error, final = None, None, False
     try:
-        fetcher = _fetchers.get(provider)
-        if fetcher is None:
-            raise LookupError(f"no media fetcher for provider {provider!r}")
-        data = fetcher(gw.settings, url, gw.settings.max_upload_bytes)
+        if attempt > MAX_ATTEMPTS:  # earlier attempts never came back: a worker killed mid-file
+            raise GaveUp()
+        if uploaded is not None:
+            data = gw.cipher.decrypt(uploaded)
+        else:
+            fetcher = _fetchers.get(provider)
+            if fetcher is None:
+                raise LookupError(f"no media fetcher for provider {provider!r}")
+            data = fetcher(gw.settings, url, gw.settings.max_upload_bytes)
         if len(data) > gw.settings.max_upload_bytes:
             raise MediaTooLarge()
-        content_type = checked_type(data)
-        data = strip_metadata(content_type, data)
-    except (MediaTooLarge, UnsupportedMedia, LookupError) as exc:
+    except (MediaTooLarge, GaveUp, LookupError) as exc:
         error, final = type(exc).__name__, True
     except Exception as exc:  # noqa: BLE001 - provider away: retried
         error = type(exc).__name__
+    if error is None and data is not None:
+        content_type, data, error = _cleaned(data)
+        final = error is not None
     case_id, released, cleanup_id = None, False, None
     with gw.sessions() as session, session.begin():
         download = session.get(MediaDownload, download_id)
@@ -100,12 +132,15 @@ def fetch_media(download_id: int) -> str:
             session.flush()
             download.attachment_id = attachment.id
             download.state = WorkState.DONE.value
+            download.data_enc = None
             copy_of = _copy_ids.get(provider)
             copy = copy_of(url) if copy_of else None
             if copy:
                 cleanup_id = cleanup.schedule(session, provider, copy)
         elif final or attempt >= MAX_ATTEMPTS:
             download.state = WorkState.DEAD.value
+            download.data_enc = None
+            session.add(refusal_note(gw, download.case_id, error or "GaveUp"))
         else:
             download.next_attempt_at = utcnow() + timedelta(seconds=30 * 2**attempt)
         if download.state != WorkState.PENDING.value:
@@ -118,6 +153,35 @@ def fetch_media(download_id: int) -> str:
         cleanup.enqueue(gw, cleanup_id)
     log.info("media %s attempt %s: %s", download_id, attempt, error or "stored")
     return "stored" if error is None else "failed"
+
+
+def _cleaned(data: bytes) -> tuple[str, bytes, str | None]:
+    """(type, clean bytes, None), or ("", b"", the error's name) for a file not kept.
+
+    Cleaning is never retried: the same bytes fail the same way. Any error
+    of a decoder counts as a refusal, so a hostile file cannot make the job
+    fail again and again.
+    """
+    try:
+        content_type = check_upload(data)  # the pixel cap, before anything is decoded
+        return content_type, strip_metadata(content_type, data), None
+    except UnsupportedMedia as exc:
+        return "", b"", type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 - a decoder's bug on hostile input: refused
+        log.warning("media cleaning failed: %s", type(exc).__name__)
+        return "", b"", "UnsupportedMedia"
+
+
+def refusal_note(gw: Gateway, case_id: int, error: str) -> CaseEvent:
+    """The note on the case that a file sent with it was not kept, and why."""
+    reason = REFUSAL_REASONS.get(error, "it could not be fetched from the provider")
+    text = f"A file sent with this report was not kept: {reason} ({error})."
+    return CaseEvent(
+        case_id=case_id,
+        kind=CaseEventKind.NOTE.value,
+        actor="gateway",
+        body_enc=gw.cipher.encrypt(text.encode()),
+    )
 
 
 def release_forwarding(session, case_id: int) -> bool:  # type: ignore[no-untyped-def]

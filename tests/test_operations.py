@@ -19,6 +19,8 @@ from gateway.retention import purge
 from gateway.runtime import Gateway, redis_from_url
 from gateway.users import UserError, create_user
 from tests.conftest import KEYS
+from tests.support.jobs import run_jobs
+from tests.support.media_samples import pdf_with_metadata
 
 
 def test_healthz_ok(client) -> None:  # type: ignore[no-untyped-def]
@@ -212,17 +214,21 @@ def test_reply_address_kept_only_with_consent(gw) -> None:  # type: ignore[no-un
 
 
 def test_attachment_link_is_signed_and_expires(client, gw) -> None:  # type: ignore[no-untyped-def]
-    pdf = b"%PDF-1.4 statement"
+    original = pdf_with_metadata()
     receipt = mailbox.submit_report(
         gw,
         NewReport(
-            narrative="see file", language="en", attachments=[NewAttachment("application/pdf", pdf)]
+            narrative="see file",
+            language="en",
+            attachments=[NewAttachment("application/pdf", original)],
         ),
         channel="web",
     )
+    run_jobs(gw)  # the worker cleans the file into an attachment
     with gw.sessions() as session:
         attachment = session.get(Case, receipt.case_id).report.attachments[0]
-        assert pdf not in attachment.data_enc
+        pdf = gw.cipher.decrypt(attachment.data_enc)
+        assert pdf not in attachment.data_enc and pdf.startswith(b"%PDF")
     url, _ = attachment_link(gw, attachment.id, datetime.now(UTC))
     path = url.removeprefix(gw.settings.public_base_url)
     response = client.get(path)

@@ -3,7 +3,9 @@
 Choices arrive as short fixed values and map to the gateway's enums through
 the dicts below; anything else counts as "not answered", never as an error,
 so an odd browser cannot make a report fail. Files are checked by their
-bytes (`gateway.media.checked_type`), never by name or declared type.
+bytes (`gateway.media.check_upload`), never by name or declared type, and a
+picture by the size its header gives: nothing is decoded in the request (a
+7 KB PNG can claim 8000x8000 pixels); the worker cleans the files later.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from gateway.i18n import _
-from gateway.media import UnsupportedMedia, checked_type
+from gateway.media import ImageTooLarge, UnsupportedMedia, check_upload
 from gateway.reports import Affected, Category, NewAttachment, NewReport
 
 CATEGORIES = {c.value: c for c in Category}
@@ -25,7 +27,13 @@ HONEYPOT = "website2"  # a name no browser autofills; hidden by CSS, labelled "l
 MAX_FILES = 5
 
 NO_STATEMENT = _("Please write what happened, or add a file.")
-BAD_FILE = _("One of the files cannot be taken. Please send only photos, sound recordings or PDF.")
+BAD_FILE = _(
+    "One of the files cannot be taken. "
+    "Please send only photos, sound recordings, videos (MP4) or PDF."
+)
+TOO_MANY_PIXELS = _(
+    "One of the photos is too large to take. Please send a smaller photo, or a screenshot of it."
+)
 TOO_BIG = _("The files are too big. Together they must be under %(size)s MB.")
 TOO_MANY = _("Please add at most %(count)s files.")
 
@@ -57,7 +65,8 @@ def read_files(files: list[FileStorage], max_bytes: int) -> list[NewAttachment]:
     """The posted files that are not empty, checked for size and type.
 
     Raises:
-        FormError: too many, too big together (413), or a type not taken (415).
+        FormError: too many, too big together or a picture of too many pixels
+            (413), or a type not taken (415).
     """
     attachments: list[NewAttachment] = []
     total = 0
@@ -71,7 +80,9 @@ def read_files(files: list[FileStorage], max_bytes: int) -> list[NewAttachment]:
         if len(attachments) >= MAX_FILES:
             raise FormError(TOO_MANY, 400, count=MAX_FILES)
         try:
-            kind = checked_type(data)
+            kind = check_upload(data)
+        except ImageTooLarge:
+            raise FormError(TOO_MANY_PIXELS, 413) from None
         except UnsupportedMedia:
             raise FormError(BAD_FILE, 415) from None
         attachments.append(NewAttachment(content_type=kind, data=data))
