@@ -109,12 +109,25 @@ def test_replayed_callback_changes_nothing_twice(gw, client, tracker, receipt) -
         ("no case number", {"case_number": None, "status": "closed"}, None, 0, 400),
         ("message not text", {"status": "closed", "message": ["x"]}, None, 0, 400),
         ("unknown case", {"case_number": "2026-999999-" + "0", "status": "closed"}, None, 0, 404),
+        (
+            "an outbound event",
+            {"event": "status_changed", "status": "closed", "changed_at": "2026-01-01T00:00:00Z"},
+            None,
+            0,
+            400,
+        ),
+        ("an unknown field", {"status": "closed", "assignee": "x"}, None, 0, 400),
+        ("a list", None, None, 0, 400),
     ],
 )
 def test_bad_callbacks_change_nothing(
     gw, client, tracker, receipt, label, payload, secret, age, status
 ) -> None:  # type: ignore[no-untyped-def]
-    body = {"case_number": receipt.case_number, **payload}
+    body = (
+        [receipt.case_number]
+        if payload is None
+        else {"case_number": receipt.case_number, **payload}
+    )
     if label == "unknown case":
         from gateway.numbering import CaseNumber
 

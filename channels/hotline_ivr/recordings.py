@@ -21,8 +21,10 @@ a few minutes later, since Twilio refuses to delete a call it has not
 finished with (error 20009), and never while a recording is still to be
 fetched, so no deletion can take a statement with it.
 
-Credentials are sent only to the host of TWILIO_API_BASE_URL (default
-https://api.twilio.com): a RecordingUrl elsewhere is refused for good.
+Credentials are sent only to the origin of TWILIO_API_BASE_URL (default
+https://api.twilio.com), and Twilio's redirect to the file is followed
+without them (gateway.provider_fetch): a RecordingUrl elsewhere is refused
+for good.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from sqlalchemy import func, select
 from gateway import cleanup
 from gateway.config import Settings
 from gateway.models import MediaDownload, WorkState, utcnow
+from gateway.provider_fetch import ProviderOrigin
 from gateway.runtime import Gateway, current
 
 log = logging.getLogger(__name__)
@@ -51,10 +54,6 @@ CONTENT_TYPE_HINT = "audio/wav"
 _RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
 _CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 NOT_YET_DELETABLE = 20009
-
-
-class ForeignRecordingUrl(LookupError):
-    """The URL is not at Twilio's API host: never sent credentials, never retried."""
 
 
 def _account(settings: Settings) -> tuple[str, tuple[str, str]]:
@@ -78,32 +77,15 @@ def recording_sid(url: str) -> str | None:
     return sid if _RECORDING_SID.match(sid) else None
 
 
-def at_api_host(settings: Settings, url: str) -> bool:
-    try:
-        ours, theirs = urlsplit(api_base(settings)), urlsplit(url)
-    except ValueError:
-        return False
-    return (ours.scheme, ours.netloc) == (theirs.scheme, theirs.netloc)
-
-
 def fetch_recording(settings: Settings, url: str, limit: int) -> bytes:
     """The statement's audio (media_fetch's fetcher for provider "twilio-voice").
 
     Raises:
-        ForeignRecordingUrl: the URL is not at TWILIO_API_BASE_URL's host.
+        ForeignMediaUrl: the URL is not at TWILIO_API_BASE_URL's origin (never fetched).
         httpx.HTTPError: Twilio away, or the recording not ready yet; retried.
     """
-    if not at_api_host(settings, url):
-        raise ForeignRecordingUrl("recording URL outside the Twilio API host")
     _, auth = _account(settings)
-    data = bytearray()
-    with httpx.stream("GET", url, auth=auth, timeout=HTTP_TIMEOUT, follow_redirects=True) as r:
-        r.raise_for_status()
-        for chunk in r.iter_bytes():
-            data.extend(chunk)
-            if len(data) > limit:
-                break
-    return bytes(data)
+    return ProviderOrigin(api_base(settings), auth).fetch(url, limit)
 
 
 def _delete(settings: Settings, resource: str) -> bool:

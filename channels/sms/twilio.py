@@ -28,6 +28,7 @@ from gateway.intake import Submitted
 from gateway.media_fetch import register_fetcher
 from gateway.outbound import PermanentSendError, register_sender
 from gateway.privacy import normalise_address
+from gateway.provider_fetch import ProviderOrigin
 from gateway.runtime import Gateway
 from gateway.webhooks import Forbidden, Ignored, Malformed, WebhookAdapter
 
@@ -238,18 +239,21 @@ def delete_message(settings: Settings, message_sid: str) -> bool:
 
 
 def fetch_media(settings: Settings, url: str, limit: int) -> bytes:
-    """A reporter's photo or voice note; Twilio's media URLs need the account's credentials."""
+    """A reporter's photo or voice note (media_fetch's fetcher for provider "twilio").
+
+    Twilio's media URLs need the account's credentials and redirect to a
+    short-lived pre-signed URL; `ProviderOrigin` sends the credentials only to
+    TWILIO_API_BASE_URL's origin and follows the redirect without them
+    (https://www.twilio.com/docs/messaging/api/media-resource).
+    """
+    return media_origin(settings).fetch(url, limit)
+
+
+def media_origin(settings: Settings) -> ProviderOrigin:
+    """Where Twilio's media may be fetched from, with the account's credentials."""
     _, auth = _account(settings)
-    with httpx.stream(
-        "GET", url, auth=auth, timeout=HTTP_TIMEOUT, follow_redirects=True
-    ) as response:
-        response.raise_for_status()
-        data = bytearray()
-        for chunk in response.iter_bytes():
-            data.extend(chunk)
-            if len(data) > limit:
-                break
-    return bytes(data)
+    base = settings.get("TWILIO_API_BASE_URL") or DEFAULT_API_BASE_URL
+    return ProviderOrigin(base, auth)
 
 
 ROUTES = (

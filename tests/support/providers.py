@@ -1,7 +1,8 @@
 """A local HTTP server that plays the SMS providers' APIs in tests.
 
-One server answers as Twilio's REST API (send, delete, redact), Africa's
-Talking's messaging API and Kannel's smsbox sendsms, checking each one's
+One server answers as Twilio's REST API (send, delete, redact, media with
+its redirect to a pre-signed URL), Africa's Talking's messaging API and
+Kannel's smsbox sendsms, checking each one's
 credentials the way the provider would, recording every request, and
 answering from a script of (status, body) pairs when a test injects one.
 """
@@ -39,6 +40,10 @@ class ProviderAPI:
     calls: list[Call] = field(default_factory=list)
     script: list[tuple[int, str]] = field(default_factory=list)  # answers to give first
     media: dict[str, bytes] = field(default_factory=dict)  # Twilio media files by path
+    # Twilio media paths answered (to the account's credentials) with a redirect to a URL
+    redirects: dict[str, str] = field(default_factory=dict)
+    # files served to anyone, as a pre-signed storage URL serves them (by path)
+    public_media: dict[str, bytes] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: count = field(default_factory=lambda: count(1))  # type: ignore[type-arg]
 
@@ -65,6 +70,8 @@ class ProviderAPI:
                 payload = body if isinstance(body, bytes) else body.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
+                if status == 307 and call.path in api.redirects:
+                    self.send_header("Location", api.redirects[call.path])
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -75,7 +82,9 @@ class ProviderAPI:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -106,6 +115,8 @@ class ProviderAPI:
         if self.script:
             status, body = self.script.pop(0)
             return status, body, "application/json"
+        if call.path in self.public_media:
+            return 200, self.public_media[call.path], "application/octet-stream"
         if call.path.startswith("/media/"):
             return self._media(call)
         if call.path.startswith("/2010-04-01/"):
@@ -137,6 +148,8 @@ class ProviderAPI:
         expected = "Basic " + base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
         if call.headers.get("authorization") != expected:
             return 401, "", "text/plain"
+        if call.path in self.redirects:
+            return 307, "", "text/plain"
         data = self.media.get(call.path)
         return (200, data, "application/octet-stream") if data else (404, "", "text/plain")
 

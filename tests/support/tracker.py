@@ -36,6 +36,7 @@ class Received:
     signature_ok: bool
     schema_error: str | None
     answered: int
+    raw: bytes = b""  # the body as sent, to replay it byte for byte
 
 
 @dataclass
@@ -89,7 +90,7 @@ class TrackerServer:
                         status = 409 if key in tracker.cases else 201
                         if status == 201:
                             tracker.cases[key] = body
-                    tracker.requests.append(Received(headers, body, ok, error, status))
+                    tracker.requests.append(Received(headers, body, ok, error, status, raw))
                 if hold == "after":
                     tracker.release.wait(HOLD_LIMIT)
                 try:

@@ -63,7 +63,7 @@ def test_credentials_go_only_to_twilios_api_host(gw, tracker, twilio_api, phone)
     run_jobs(gw)
     with gw.sessions() as session:
         download = session.scalars(select(MediaDownload)).one()
-        assert download.state == "dead" and download.last_error == "ForeignRecordingUrl"
+        assert download.state == "dead" and download.last_error == "ForeignMediaUrl"
     [request] = tracker.requests
     assert request.body["attachments"] == []
     assert twilio_api.requests == []

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from channels.telegram.messages import TOO_LARGE
-from gateway import conversation, i18n
+from channels.telegram.updates import FILE_PREFIX
+from gateway import conversation, i18n, mailbox
 from gateway.models import Attachment, Case, MediaDownload
+from gateway.reports import NewReport
 from tests.channels.telegram.conftest import TOKEN
+from tests.support.jobs import run_jobs
+from tests.support.media_samples import ogg_opus_with_comments
+from tests.support.questions import answers
 from tests.support.telegram_api import StoredFile
 from tests.test_privacy import jpeg_with_gps
 
-VOICE = b"OggS\x00\x02" + bytes(range(256)) * 40
+# A real Ogg Opus voice note without comments: cleaning leaves it byte for byte.
+VOICE = ogg_opus_with_comments(comments=(), audio=b"\xfc" + bytes(range(256)) * 40)
 MB = 1024 * 1024
 
 
@@ -24,7 +31,7 @@ def voice(file_id: str, size: int | None) -> dict:
 
 
 def finish(reporter) -> None:  # type: ignore[no-untyped-def]
-    for answer in ("0", "0", "0", "0", "2"):
+    for answer in answers(follow_up="2"):
         reporter.choose(answer)
 
 
@@ -33,7 +40,7 @@ def test_a_voice_note_is_stored_encrypted_and_forwarded(
 ) -> None:  # type: ignore[no-untyped-def]
     telegram_api.files["AwACvoice1"] = StoredFile("voice/file_7.oga", VOICE)
     [question] = reporter.send(voice=voice("AwACvoice1", len(VOICE)))
-    assert question["text"] == conversation.ASK_CATEGORY
+    assert question["text"] == conversation.ASK_AFFECTED
     finish(reporter)
     [request] = tracker.requests
     assert request.schema_error is None
@@ -74,7 +81,7 @@ def test_a_file_over_the_limit_is_refused_with_a_message(reporter, gw, telegram_
         assert session.scalars(select(MediaDownload)).first() is None
     # With words beside it, the report goes on without the file.
     replies = reporter.send(voice=big, caption="He came at night")
-    assert [m["text"] for m in replies] == [notice, conversation.ASK_CATEGORY]
+    assert [m["text"] for m in replies] == [notice, conversation.ASK_AFFECTED]
     finish(reporter)
     with gw.sessions() as session:
         case = session.scalars(select(Case)).one()
@@ -110,3 +117,29 @@ def test_a_file_over_the_gateway_limit_but_under_telegrams_is_given_up(
         download = session.scalars(select(MediaDownload)).one()
         assert download.state == "dead" and download.last_error == "MediaTooLarge"
     assert tracker.requests[0].body["attachments"] == []
+
+
+@pytest.mark.parametrize(
+    "file_path",
+    ["{local}", "../file/bot{token}/photos/p.jpg", "photos/../../p.jpg", "http://evil.test/p.jpg"],
+    ids=["a path on the gateway's own disk", "dot-dot up", "dot-dot within", "a URL"],
+)
+def test_a_file_path_outside_the_bot_apis_file_root_is_not_fetched(
+    app, gw, tracker, telegram_api, tmp_path, file_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Finding 3: downloads go to TELEGRAM_API_BASE_URL only, never to this machine's disk."""
+    local = tmp_path / "photo-on-disk.jpg"
+    local.write_bytes(jpeg_with_gps())
+    path = file_path.format(local=local, token=TOKEN)
+    telegram_api.files["AgACodd"] = StoredFile(path, jpeg_with_gps())
+    report = NewReport(narrative="statement", language="en")
+    media = [("telegram", FILE_PREFIX + "AgACodd", "image/jpeg")]
+    mailbox.submit_report(gw, report, channel="telegram", provider="telegram", media=media)
+    run_jobs(gw)
+    assert telegram_api.calls_to("getFile") == [{"file_id": "AgACodd"}]
+    with gw.sessions() as session:
+        download = session.scalars(select(MediaDownload)).one()
+        assert (download.state, download.last_error) == ("dead", "ForeignMediaUrl")
+        assert session.scalars(select(Attachment)).first() is None
+    [request] = tracker.requests
+    assert request.body["attachments"] == [] and request.body["narrative"] == "statement"
