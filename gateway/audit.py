@@ -7,6 +7,16 @@ that is still whole: that is caught only against an anchor (an entry's id
 and hash) kept somewhere the database's owner cannot rewrite, which
 `complaint-gateway audit verify` prints and checks (`--anchor`). Details
 hold ids and actions, never report text.
+
+Appending is serialised: `record` takes a lock before it reads the newest
+entry and holds it until the caller's transaction ends, so two writers can
+never chain onto the same entry (a fork that `verify` would call tampering,
+or, when the two entries hash alike, a unique violation answered as a 500).
+On PostgreSQL the lock is a transaction-level advisory lock; on SQLite every
+transaction already holds the database's write lock from its start (`BEGIN
+IMMEDIATE`, gateway/db.py). Every append goes through `record`; callers call
+it last in their transaction, after any slow work, since other appends wait
+for that transaction to end.
 """
 
 from __future__ import annotations
@@ -16,12 +26,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from .models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
+# pg_advisory_xact_lock's key for appends to the chain: any fixed 64-bit number
+# that nothing else in the database uses ("audit" in ASCII).
+APPEND_LOCK = 0x6175646974
 
 
 def _digest(
@@ -48,10 +61,12 @@ def record(
     target: str | None = None,
     detail: dict[str, object] | None = None,
 ) -> AuditEntry:
-    """Append one entry in the caller's transaction."""
-    last = session.scalars(
-        select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1).with_for_update()
-    ).first()
+    """Append one entry in the caller's transaction, after every earlier append.
+
+    The lock taken here is held until that transaction commits or rolls back.
+    """
+    _lock_chain(session)
+    last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
     prev = last.hash if last else GENESIS
     at = utcnow().replace(microsecond=0)
     entry = AuditEntry(
@@ -66,6 +81,21 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def _lock_chain(session: Session) -> None:
+    """Wait until no other transaction is appending, then keep others waiting.
+
+    Locking the newest row (SELECT ... FOR UPDATE) is not enough: a writer
+    that waited on it reads that same row once it is free, not the entry
+    just added after it, and an empty chain has no row to lock at all. The
+    head is read by a statement that starts after the lock is granted, so at
+    READ COMMITTED (the gateway's isolation level) it sees the entry that
+    the previous holder committed.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK})
+    # SQLite: the transaction began with BEGIN IMMEDIATE and holds the write lock.
 
 
 def verify(session: Session, anchor: Anchor | None = None) -> tuple[bool, int | None]:

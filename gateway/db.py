@@ -35,6 +35,8 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
         def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
             # IMMEDIATE takes the write lock up front: no deadlock between two
             # writers that both started by reading (SQLite's classic upgrade failure).
+            # The audit chain relies on it too: an append reads the newest entry
+            # under this lock (gateway/audit.py).
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine

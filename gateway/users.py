@@ -14,7 +14,9 @@ from . import audit
 from .models import ConsoleSession, Role, User
 from .privacy import Cipher
 
-_hasher = PasswordHasher()
+# One hasher for every console password, and for the sign-in's dummy hash: the
+# same Argon2 parameters, so checking an unknown user costs what a real one does.
+HASHER = PasswordHasher()
 
 
 class UserError(ValueError):
@@ -55,7 +57,7 @@ def create_user(
         User(
             username=username,
             role=role_value.value,
-            password_hash=_hasher.hash(password),
+            password_hash=HASHER.hash(password),
             totp_secret_enc=cipher.encrypt(totp_secret.encode()),
             must_change_password=True,
         )
@@ -70,7 +72,7 @@ def reset_credentials(
     """A new one-time password (and TOTP secret unless `new_totp` is False) for a user.
 
     For a user who forgot a password or lost the phone with the authenticator;
-    it unlocks the account and ends the user's console sessions.
+    it releases a held account and ends the user's console sessions.
     """
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None:
@@ -81,7 +83,7 @@ def reset_credentials(
         user.totp_secret_enc = cipher.encrypt(totp_secret.encode())
     else:
         totp_secret = cipher.decrypt(user.totp_secret_enc).decode()
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = HASHER.hash(password)
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None

@@ -1,20 +1,33 @@
-"""A cap on failed sign-ins per client, whatever user names it tries.
+"""Limits on failed sign-ins that no stranger can turn into a colleague's lockout.
 
-The lockout in auth.py stops guessing one user's password; this stops one
-client from walking through many user names. The client is the address the
-app sees (after ProxyFix when GATEWAY_TRUSTED_PROXIES is set), kept only as
-a keyed hash (the gateway's Pseudonymizer) in a Redis counter that expires
-WINDOW_SECONDS after the first failure. Past MAX_FAILURES the sign-in form
-answers 429 without checking any password, so a guesser gets no answer and
-costs no Argon2 work until the window ends.
+Two limits, both on the client (the address the app sees, after ProxyFix
+when GATEWAY_TRUSTED_PROXIES is set), both kept only as keyed hashes (the
+gateway's Pseudonymizer) in Redis counters that expire:
 
-Behind Tor (GATEWAY_WEB_BEHIND_TOR=1) every visitor arrives from the local
-tor daemon: one shared counter would let a stranger lock every focal point
-out, so there is none and the per-user lockout alone holds. With Redis away
-the same: sign-in stays open, the lockout in the database still counts.
+- per client, across user names: past MAX_FAILURES failures within
+  WINDOW_SECONDS of the first one, the sign-in form answers 429 without
+  checking any password, so a guesser walking through names gets no answer
+  and costs no Argon2 work until the window ends;
+- per (user name as typed, client): after FREE_FAILURES failures, each
+  further failure makes this name wait on this client before its next
+  check, 2, 4, 8 ... seconds up to MAX_WAIT_SECONDS. Attempts during the
+  wait are answered 429 unchecked and do not lengthen it. Known and unknown
+  names are treated alike, and a wait holds only on the client that failed:
+  the same user signs in from anywhere else at once.
+
+Neither limit is on the account itself, so failures from one place never
+lock its owner out elsewhere (auth.py holds an account only after wrong
+codes given with its right password). Behind Tor (GATEWAY_WEB_BEHIND_TOR=1)
+every visitor arrives from the local tor daemon, and the console answers
+404 there anyway; there are no client limits then. With Redis away the
+same: sign-in stays open (the reasoning is in docs/threat-model.md,
+finding 13).
 """
 
 from __future__ import annotations
+
+import contextlib
+import math
 
 from flask import request
 
@@ -23,12 +36,65 @@ from ..runtime import Gateway
 KEY_PREFIX = "complaint-gateway:console-signin-client:"
 MAX_FAILURES = 20
 WINDOW_SECONDS = 15 * 60
+PAIR_PREFIX = "complaint-gateway:console-signin-wait:"
+FREE_FAILURES = 3
+MAX_WAIT_SECONDS = 15 * 60
+PAIR_MEMORY_SECONDS = 24 * 3600  # a name's failures on a client are forgotten a day after the last
 
 
 def _key(gw: Gateway) -> str | None:
     if gw.settings.get("GATEWAY_WEB_BEHIND_TOR") == "1" or not request.remote_addr:
         return None
     return KEY_PREFIX + gw.pseudonyms.digest("console-signin-client", request.remote_addr)
+
+
+def _pair_key(gw: Gateway, username: str) -> str | None:
+    if _key(gw) is None:
+        return None
+    pair = f"{request.remote_addr}\n{username}"
+    return PAIR_PREFIX + gw.pseudonyms.digest("console-signin-pair", pair)
+
+
+def wait_for(failures: int) -> int:
+    """Seconds a name waits on a client after its `failures`-th failure there."""
+    if failures <= FREE_FAILURES:
+        return 0
+    return min(2 ** (failures - FREE_FAILURES), MAX_WAIT_SECONDS)
+
+
+def pair_wait_seconds(gw: Gateway, username: str, now: float) -> int:
+    """Seconds before `username` may be tried again from this client; 0 when now."""
+    key = _pair_key(gw, username)
+    if key is None:
+        return 0
+    try:
+        until = gw.redis.hget(key, "until")
+    except Exception:  # noqa: BLE001 - Redis away: the client may try
+        return 0
+    return max(math.ceil(round(float(until) - now, 3)), 0) if until else 0
+
+
+def count_pair_failure(gw: Gateway, username: str, now: float) -> None:
+    """Count a failure of `username` from this client and start its wait."""
+    key = _pair_key(gw, username)
+    if key is None:
+        return
+    try:
+        failures = int(gw.redis.hincrby(key, "failures", 1))
+        pipe = gw.redis.pipeline()
+        pipe.hset(key, "until", f"{now + wait_for(failures):.3f}")
+        pipe.expire(key, PAIR_MEMORY_SECONDS)
+        pipe.execute()
+    except Exception:  # noqa: BLE001,S110 - Redis away: no wait, the other limits hold
+        pass
+
+
+def clear_pair(gw: Gateway, username: str) -> None:
+    """Forget a name's failures on this client once it signed in."""
+    key = _pair_key(gw, username)
+    if key is not None:
+        with contextlib.suppress(Exception):
+            gw.redis.delete(key)
 
 
 def wait_seconds(gw: Gateway) -> int:
