@@ -9,8 +9,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select, text
 
+from .lookup_budget import families as lookup_families
 from .models import Case, ForwardingAttempt, InboundEvent, OutboundMessage, OutboxEntry
 from .runtime import Gateway
+from .signin_metrics import families as signin_families
 from .webhook_metrics import latency_families
 
 blueprint = Blueprint("health", __name__)
@@ -109,6 +111,8 @@ class GatewayCollector:
             depth.add_metric([queue.name], queue.count)
         yield depth
         yield from latency_families(gw)
+        yield from lookup_families(gw)
+        yield from signin_families(gw)
 
 
 @blueprint.get("/metrics")

@@ -93,10 +93,16 @@ def _view(gw: Gateway, case: Case) -> StatusView:
     )
 
 
-def check_status(gw: Gateway, typed_number: str, pin: str, client: str | None) -> StatusView:
-    """Number + PIN → the case's status and messages, or WRONG / LOCKED."""
+def check_status(
+    gw: Gateway, typed_number: str, pin: str, client: str | None, channel: str = "web"
+) -> StatusView:
+    """Number + PIN → the case's status and messages, or WRONG / LOCKED.
+
+    `channel` is where the reporter asks from (`web`, `voice`): each has its
+    own waits after wrong PINs (see gateway.lookup).
+    """
     with gw.sessions() as session, session.begin():
-        result = lookup.check(session, gw, typed_number, pin, client)
+        result = lookup.check(session, gw, typed_number, pin, client, channel=channel)
         if result.case is None:
             return StatusView(answer=result.answer)
         return _view(gw, result.case)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
 import pytest
+from sqlalchemy import select, update
 
 from gateway import lookup
 from gateway.cases import file_report
 from gateway.lookup import Answer
+from gateway.models import LookupThrottle, utcnow
 from gateway.reports import NewReport
+from tests.test_no_leaks import redis_dump
 
 
 @pytest.fixture
@@ -16,9 +23,11 @@ def receipt(gw):  # type: ignore[no-untyped-def]
         return file_report(session, gw, NewReport(narrative="x", language="en"), channel="web")
 
 
-def ask(gw, number: str, pin: str, client: str | None = "198.51.100.7") -> Answer:  # type: ignore[no-untyped-def]
+def ask(
+    gw, number: str, pin: str, client: str | None = "198.51.100.7", channel: str = "sms"
+) -> Answer:  # type: ignore[no-untyped-def]
     with gw.sessions() as session, session.begin():
-        return lookup.check(session, gw, number, pin, client).answer
+        return lookup.check(session, gw, number, pin, client, channel=channel).answer
 
 
 def wrong_pin(pin: str) -> str:
@@ -88,3 +97,61 @@ def test_mailbox_round_trip(gw, tracker) -> None:  # type: ignore[no-untyped-def
     assert all("the report itself" not in m.text for m in view.messages)
     wrong = mailbox.check_status(gw, receipt.case_number, wrong_pin(receipt.pin), client=None)
     assert wrong.answer is Answer.WRONG and wrong.case_id is None and wrong.status is None
+
+
+@pytest.mark.parametrize(
+    ("failures", "minutes"),
+    [(1, 0), (4, 0), (5, 1), (6, 2), (7, 4), (9, 16), (10, 30), (60, 30), (10**6, 30)],
+)
+def test_the_wait_doubles_up_to_thirty_minutes(failures: int, minutes: int) -> None:
+    """The figures docs/threat-model.md (finding 12) computes with."""
+    assert lookup.delay_after(failures) == timedelta(minutes=minutes)
+
+
+def test_each_channel_waits_on_its_own(gw, receipt) -> None:  # type: ignore[no-untyped-def]
+    number, wrong = receipt.case_number, wrong_pin(receipt.pin)
+    assert [ask(gw, number, wrong, None, "web") for _ in range(5)] == [Answer.WRONG] * 5
+    assert ask(gw, number, receipt.pin, None, "web") is Answer.LOCKED
+    for channel in ("sms", "whatsapp", "telegram", "voice"):
+        assert ask(gw, number, receipt.pin, None, channel) is Answer.FOUND
+    # The reporter's success on another channel leaves the web's wait in place.
+    assert ask(gw, number, receipt.pin, None, "web") is Answer.LOCKED
+
+
+def test_keys_are_keyed_hashes(gw, receipt) -> None:  # type: ignore[no-untyped-def]
+    """Neither the database nor Redis holds a typed case number or a client in clear."""
+    typed = [receipt.case_number, "2026-000999-1", "not a number"]
+    for number in typed:
+        ask(gw, number, wrong_pin(receipt.pin), client="203.0.113.44", channel="web")
+    with gw.sessions() as session:
+        rows = [(t.key, str(t.window_start)) for t in session.scalars(select(LookupThrottle))]
+    assert len(rows) == 3 and all(re.fullmatch(r"[0-9a-f]{32,64}", key) for key, _ in rows)
+    dump = redis_dump(gw) + repr(rows)
+    for clear in ["203.0.113", "NOTANUMBER", "not a number"] + [
+        re.sub(r"\D", "", n) for n in typed[:2]
+    ]:
+        assert clear not in dump
+
+
+def test_a_burst_at_the_end_of_a_wait_gets_one_check(gw, receipt) -> None:  # type: ignore[no-untyped-def]
+    """Sent at once from many addresses, eight guesses get one check, not eight."""
+    number, wrong = receipt.case_number, wrong_pin(receipt.pin)
+    for _ in range(5):
+        ask(gw, number, wrong, None, "web")
+    with gw.sessions() as session, session.begin():
+        session.execute(update(LookupThrottle).values(locked_until=utcnow()))
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: ask(gw, number, wrong, f"192.0.2.{i}", "web"), range(8)))
+    assert sorted(answers) == sorted([Answer.WRONG] + [Answer.LOCKED] * 7)
+
+
+def test_the_reporter_getting_in_during_other_look_ups_breaks_none(gw, receipt) -> None:  # type: ignore[no-untyped-def]
+    """A success deletes the number's row while other look-ups wait for it: they go on."""
+    number = receipt.case_number
+    for _ in range(3):
+        ask(gw, number, wrong_pin(receipt.pin), None, "web")
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(
+            pool.map(lambda i: ask(gw, number, receipt.pin, f"192.0.2.{i}", "web"), range(6))
+        )
+    assert answers == [Answer.FOUND] * 6

@@ -49,7 +49,7 @@ def on_pin(call: Call) -> VoiceResponse:
     client = call.gw.pseudonyms.digest("ivr", caller)
     r = VoiceResponse()
     try:
-        view = mailbox.check_status(call.gw, call.state.number, pin, client=client)
+        view = mailbox.check_status(call.gw, call.state.number, pin, client, channel="voice")
     except Exception as exc:  # noqa: BLE001
         log.error("ivr: status look-up failed: %s", type(exc).__name__)
         return goodbye(call, r, "try_later")

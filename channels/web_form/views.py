@@ -275,7 +275,7 @@ def check(gw: Gateway) -> Response:
     if not number or not pin:
         return lookup_form(MISSING, 400, number, draft)
     try:
-        view = mailbox.check_status(gw, number, pin, client=guard.client_address(gw))
+        view = mailbox.check_status(gw, number, pin, guard.client_address(gw), channel="web")
     except Exception as exc:  # noqa: BLE001
         log.error("web status look-up failed: %s", type(exc).__name__)
         return lookup_form(NOT_SENT, 503, number, draft)
