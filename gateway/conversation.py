@@ -5,7 +5,9 @@ statement; then a few short questions, each answered with a digit and each
 skippable with 0; the report is filed when the last is answered or after
 INTAKE_TIMEOUT_SECONDS of silence, and the reporter gets one message with
 the case number and PIN. Keywords (REPORT, STATUS, HELP, STOP, LANGUAGE) work
-in every supported language at any time.
+in every supported language at any time. A message from a sender with an
+open case (a follow-up, an answer to the focal point) goes to that case, or
+asks once whether it is new: gateway/follow_up.py.
 
 The engine sees only stored inbound events and writes only rows; replies are
 queued as outbound messages that the channel's sender delivers. Replies never
@@ -23,8 +25,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import i18n, lookup
-from .cases import add_event, display_number, file_report
+from . import follow_up, i18n, lookup
+from .cases import display_number, file_report
 from .handlers import Effects, queue_message, receipt_text
 from .i18n import _
 from .keywords import Command, Word, locale_named, parse_command, parse_word
@@ -46,55 +48,72 @@ CHANNELS = ("sms", "whatsapp", "telegram")
 JOIN_WINDOW = timedelta(seconds=60)  # parts of one long message arrive close together
 MAX_INVALID = 2  # invalid answers to one question before it counts as skipped
 RATE_LIMIT_PER_HOUR = 30
-REPLY_WINDOW = timedelta(days=14)  # a message after a focal point's question is an answer
 
 # Translators: SMS reply, one SMS; words in capitals are this language's keywords.
+# Discreet: a shared phone shows it (docs/languages.md).
 HELP = _(
-    "To report abuse, send what happened in a message. Free, no name needed. "
+    "Send us a message in your own words. Free, no name needed. "
     "To check: STATUS case PIN. To stop: STOP"
 )
 # Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
+# Discreet: a shared phone shows it (docs/languages.md).
 ASK_STATEMENT = _("Tell us what happened, in your own words. You do not need to give your name.")
+# No question asks what kind of wrong it was: any answer would name it on the phone,
+# so the focal point categorises (Case.category stays empty, "Not given" in the console).
 # Translators: SMS question, one SMS; the reporter answers with the digits: keep them.
-ASK_CATEGORY = _(
-    "What happened? 1 Sex for money, food or help 2 Sexual abuse or violence "
-    "3 Other wrong behaviour. 0 skip"
-)
+# Discreet: a shared phone shows it (docs/languages.md).
+ASK_AFFECTED = _("Who is this about? 1 Me 2 Someone else. 0 skip")
 # Translators: SMS question, one SMS; the reporter answers with the digits: keep them.
-ASK_AFFECTED = _("Who was harmed? 1 Me 2 Someone else 3 A child. 0 skip")
-# Translators: SMS question, one SMS; the reporter answers with the digits: keep them.
-ASK_DANGER = _("Is someone in danger now? 1 Yes 2 No. 0 skip")
+# Discreet: a shared phone shows it (docs/languages.md).
+ASK_DANGER = _("Is it urgent: does someone need help now? 1 Yes 2 No. 0 skip")
 # Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
+# Discreet: a shared phone shows it (docs/languages.md).
 ASK_WHERE_WHEN = _("Where and when did it happen? Send a short message, or 0 to skip.")
 # Translators: SMS question, one SMS; the reporter answers with the digits: keep them.
-ASK_FOLLOW_UP = _("May we send you news or questions about this report on this number? 1 Yes 2 No")
+# Discreet: a shared phone shows it (docs/languages.md).
+ASK_FOLLOW_UP = _("May we write to you again on this number, with news or a question? 1 Yes 2 No")
 # Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
+# Discreet: a shared phone shows it (docs/languages.md).
 INVALID_CHOICE = _("Please answer with one of the numbers, or 0 to skip.")
-# Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
+# Translators: SMS reply, one SMS; its last sentence is said the same way in every reply that
+# ends an exchange. Discreet: a shared phone shows it (docs/languages.md).
 STOPPED = _(
-    "You will get no more messages from us. Your report is kept. To report again, send a message."
+    "You will get no more messages from us. What you sent is kept. To write again, "
+    "send a message. You can delete these messages."
 )
 # Translators: SMS reply, one SMS; words in capitals are this language's keywords.
-STATUS_USAGE = _("To check a report, send: STATUS case-number PIN")
-# Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
-STATUS_WRONG = _("We did not find this case number and PIN. Check them and send again.")
+# Discreet: a shared phone shows it (docs/languages.md).
+STATUS_USAGE = _("To check, send: STATUS case-number PIN")
+# Translators: SMS reply, one SMS; the last sentence as in STOP's answer.
+# Discreet: a shared phone shows it (docs/languages.md).
+STATUS_WRONG = _(
+    "We did not find this case number and PIN. Check them and send again. "
+    "You can delete these messages."
+)
 # Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
 STATUS_LOCKED = _("Too many tries. Please wait 30 minutes, then try again.")
-# Translators: SMS; %(status)s is one of the status names below.
-STATUS_FOUND = _("Case %(case)s: %(status)s.")
-# Translators: SMS; %(message)s is the focal point's own text.
-STATUS_FOUND_MESSAGE = _("Case %(case)s: %(status)s. Message: %(message)s")
-# Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
-REPLY_ADDED = _("Thank you. Your answer was added to case %(case)s.")
+# Translators: SMS; %(status)s is one of the status names below; the last sentence as in
+# STOP's answer. Discreet: a shared phone shows it (docs/languages.md).
+STATUS_FOUND = _("Case %(case)s: %(status)s. You can delete these messages.")
+# Translators: SMS; %(message)s is the focal point's own text; the last line as in STOP's
+# answer. Discreet: a shared phone shows it (docs/languages.md).
+STATUS_FOUND_MESSAGE = _(
+    "Case %(case)s: %(status)s. Message: %(message)s\nYou can delete these messages."
+)
+# Translators: SMS reply, one SMS; the last sentence as in STOP's answer.
+# Discreet: a shared phone shows it (docs/languages.md).
+REPLY_ADDED = _("Thank you. Your answer was added to case %(case)s. You can delete these messages.")
 # Translators: SMS; name YOUR language ("We will write to you in Swahili").
 LANGUAGE_SET = _("We will write to you in English.")
 # Translators: SMS reply, one SMS; words in capitals are this language's keywords.
 LANGUAGE_CHOICES = _("Send LANGUAGE and one of: %(codes)s")
 # Translators: SMS reply: one SMS (160 GSM letters, 70 with any other letter).
-BUSY = _("We cannot take a new report right now. Please try again in one hour.")
+# Discreet: a shared phone shows it (docs/languages.md).
+BUSY = _("We cannot take new messages right now. Please try again in one hour.")
 
 STATUS_NAMES = {
     # Translators: a report's status, in "Case 2026-000123-4: <status>." by SMS.
+    # Discreet: a shared phone shows it (docs/languages.md).
     "received": _("received"),
     "under_review": _("being looked at"),
     "in_progress": _("in progress"),
@@ -103,7 +122,6 @@ STATUS_NAMES = {
 }
 
 QUESTIONS: dict[str, str] = {
-    "category": ASK_CATEGORY,
     "affected": ASK_AFFECTED,
     "danger": ASK_DANGER,
     "where_when": ASK_WHERE_WHEN,
@@ -111,16 +129,7 @@ QUESTIONS: dict[str, str] = {
 }
 ORDER = ["statement", *QUESTIONS, "done"]
 CHOICES: dict[str, dict[str, Any]] = {
-    "category": {
-        "1": Category.SEXUAL_EXPLOITATION.value,
-        "2": Category.SEXUAL_ABUSE.value,
-        "3": Category.OTHER_MISCONDUCT.value,
-    },
-    "affected": {
-        "1": Affected.SELF.value,
-        "2": Affected.SOMEONE_ELSE.value,
-        "3": Affected.CHILD.value,
-    },
+    "affected": {"1": Affected.SELF.value, "2": Affected.SOMEONE_ELSE.value},
     "danger": {"1": True, "2": False},
     "follow_up": {"1": True, "2": False},
 }
@@ -223,10 +232,16 @@ def handle(session: Session, gw: Gateway, event: InboundEvent, payload: dict[str
     if not text and not media:
         turn.say(locale, HELP)
         return turn.effects
-    if conversation is not None:
-        _answer(turn, conversation, text, media, locale)
+    if conversation is not None and conversation.step == follow_up.WHICH_CASE:
+        held = follow_up.answer_which(turn, conversation, text, media, locale)
+        if held is not None:  # "No, it is new": what was held is a new report's statement
+            _advance(turn, conversation, held, "statement")
         return turn.effects
-    if _reply_to_open_case(turn, text, locale):
+    if conversation is not None:
+        if not follow_up.answers_question(turn, conversation, text, media, locale, REPLY_ADDED):
+            _answer(turn, conversation, text, media, locale)
+        return turn.effects
+    if follow_up.route(turn, text, media, locale, answered=REPLY_ADDED):  # a case's follow-up
         return turn.effects
     _start(turn, text, media, locale, pref)
     return turn.effects
@@ -291,6 +306,7 @@ def _command(
 def _stop(turn: Turn, conversation: Conversation | None, pref: SenderPreference) -> None:
     """Forget the conversation and every stored way to reach this sender, at once."""
     if conversation is not None:
+        follow_up.keep(turn.session, turn.gw, conversation, turn.effects)  # a held follow-up
         conversation.state = "stopped"
         conversation.open_key = None
         conversation.answers_enc = turn.gw.cipher.encrypt_json({})
@@ -309,7 +325,14 @@ def _status(turn: Turn, rest: str, locale: str) -> None:
         turn.say(locale, STATUS_USAGE)
         return
     number, pin = " ".join(digits[:-1]), digits[-1]
-    result = lookup.check(turn.session, turn.gw, number, pin, client=turn.event.sender_pseudonym)
+    result = lookup.check(
+        turn.session,
+        turn.gw,
+        number,
+        pin,
+        client=turn.event.sender_pseudonym,
+        channel=turn.event.channel,
+    )
     if result.answer is lookup.Answer.LOCKED:
         turn.say(locale, STATUS_LOCKED)
         return
@@ -341,30 +364,6 @@ def _latest_message_to_reporter(turn: Turn, case: Case) -> str | None:
     return turn.gw.cipher.decrypt(event.body_enc).decode()
 
 
-def _reply_to_open_case(turn: Turn, text: str, locale: str) -> bool:
-    """A message soon after a focal point wrote to this sender answers that case."""
-    case = turn.session.scalars(
-        select(Case)
-        .join(CaseEvent, CaseEvent.case_id == Case.id)
-        .where(
-            Case.sender_pseudonym == turn.event.sender_pseudonym,
-            Case.channel == turn.event.channel,
-            Case.status != "closed",
-            Case.follow_up.is_(True),
-            CaseEvent.kind == CaseEventKind.MESSAGE_TO_REPORTER.value,
-            CaseEvent.created_at > utcnow() - REPLY_WINDOW,
-        )
-        .order_by(CaseEvent.id.desc())
-        .limit(1)
-    ).first()
-    if case is None or not text:
-        return False
-    add_event(turn.session, turn.gw, case, CaseEventKind.MESSAGE_FROM_REPORTER, "reporter", text)
-    number = display_number(case, turn.gw.settings.case_number_prefix)
-    turn.say(locale, REPLY_ADDED, case_id=case.id, case=number)
-    return True
-
-
 def _start(
     turn: Turn,
     text: str,
@@ -387,7 +386,7 @@ def _start(
         sender_pseudonym=turn.event.sender_pseudonym,
         open_key=_open_key(turn.event.channel, turn.event.sender_pseudonym),
         state="open",
-        step="statement" if ask_statement else "category",
+        step="statement" if ask_statement else ORDER[1],
         language=locale,
         answers_enc=turn.gw.cipher.encrypt_json({"statement": text, "media": media}),
         address_enc=turn.gw.cipher.encrypt(turn.address.encode()),
@@ -398,7 +397,7 @@ def _start(
             turn.session.add(conversation)
     except IntegrityError:
         raise RuntimeError("conversation opened concurrently; the job will be retried") from None
-    turn.say(locale, ASK_STATEMENT if ask_statement else QUESTIONS["category"])
+    turn.say(locale, ASK_STATEMENT if ask_statement else QUESTIONS[ORDER[1]])
 
 
 def _answer(
@@ -420,9 +419,12 @@ def _answer(
             answers["where_when"] = text.strip()
         _advance(turn, conversation, answers, step)
         return
+    if step not in ORDER:  # a question no longer asked (category, before an upgrade)
+        _advance(turn, conversation, answers, "statement")
+        return
     value = _choice(step, text)
     if value is _INVALID:
-        if step == "category" and joined_part and not conversation.retries:
+        if step == ORDER[1] and joined_part and not conversation.retries:
             # The rest of a long statement that the phone sent in parts.
             answers["statement"] = (answers.get("statement", "") + " " + text).strip()
             conversation.answers_enc = gw.cipher.encrypt_json(answers)
@@ -486,6 +488,8 @@ class Filed:
 
 def file_conversation(session: Session, gw: Gateway, conversation: Conversation) -> Filed | None:
     """Turn an open conversation into a case; None when it holds nothing to file."""
+    if follow_up.keep(session, gw, conversation) is not None:
+        return None  # a follow-up held for "which case?" went to its case
     answers = gw.cipher.decrypt_json(conversation.answers_enc)
     address = (
         gw.cipher.decrypt(conversation.address_enc).decode() if conversation.address_enc else None

@@ -28,11 +28,12 @@ class Effects:
 
     new_cases: list[int] = field(default_factory=list)
     outbound: list[int] = field(default_factory=list)
+    media_cases: list[int] = field(default_factory=list)  # a follow-up brought media to fetch
 
     def run(self, gw: Gateway) -> None:
         from .jobs import enqueue_outbound
 
-        for case_id in self.new_cases:
+        for case_id in dict.fromkeys(self.new_cases + self.media_cases):
             enqueue_forwarding(gw, case_id)
         for message_id in self.outbound:
             enqueue_outbound(gw, message_id)
@@ -89,10 +90,11 @@ def queue_message(
     return session.execute(stmt).scalar_one_or_none()
 
 
-# Translators: SMS, keep under 160 characters; %(case)s and %(pin)s are digits.
+# Translators: SMS, keep under 160 characters; %(case)s and %(pin)s are digits; the last
+# sentence as in the answer to STOP. Discreet: a shared phone shows it (docs/languages.md).
 RECEIPT = _(
-    "Report received. Case %(case)s PIN %(pin)s. Keep them secret. "
-    "To check: STATUS %(case)s %(pin)s"
+    "Received. Case %(case)s PIN %(pin)s. Keep them secret. "
+    "To check: STATUS %(case)s %(pin)s. You can delete these messages."
 )
 
 

@@ -199,6 +199,7 @@ class CaseEventKind(StrEnum):
     MESSAGE_FROM_REPORTER = "message_from_reporter"
     NOTE = "note"
     ASSIGNED = "assigned"
+    TRIAGED = "triaged"  # category or urgency set by a focal point (console/case_actions.py)
 
 
 class CaseEvent(Base):
@@ -284,7 +285,11 @@ class OutboundMessage(Base):
 
 
 class LookupThrottle(Base):
-    """Failed status look-ups per keyed hash of a case number (existing or not)."""
+    """Failed status look-ups per keyed hash of a case number (existing or not) and channel.
+
+    `window_start` is the time of the latest failure; `locked_until` the end
+    of the wait before the next look-up is checked (gateway.lookup).
+    """
 
     __tablename__ = "lookup_throttle"
 
@@ -333,6 +338,9 @@ Index("ix_outbound_due", OutboundMessage.state, OutboundMessage.next_attempt_at)
 class Conversation(Base):
     """A report being taken by text messages, question by question.
 
+    Or, at step `which_case` (gateway/follow_up.py), a reporter's follow-up
+    held until they say whether it is about their case (`case_id`) or new.
+
     `open_key` is the sender's pseudonym while the conversation is open and
     NULL afterwards: its unique constraint allows one open conversation per
     sender on every backend. Answers and the reply address are encrypted and
@@ -369,7 +377,8 @@ class SenderPreference(Base):
 
 
 class MediaDownload(Base):
-    """A photo, voice note or recording to fetch from a provider for a filed case.
+    """A photo, voice note or recording to fetch from a provider for a filed case,
+    or a file the reporter uploaded (`data_enc`), to clean of its metadata.
 
     While any download of a case is pending, the case's outbox rows wait
     (state `waiting`), so the case reaches the tracker with its attachments;
@@ -383,6 +392,9 @@ class MediaDownload(Base):
     provider: Mapped[str] = mapped_column(String(32))
     url_enc: Mapped[bytes] = mapped_column(LargeBinary)
     content_type_hint: Mapped[str | None] = mapped_column(String(100))
+    # A file the reporter gave the gateway itself (web form): the original,
+    # encrypted, until the worker has cleaned it into an attachment; then None.
+    data_enc: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     state: Mapped[str] = mapped_column(String(16), default=WorkState.PENDING.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,7 +1,7 @@
 """What a message to a reporter asks for, so that a channel with buttons can offer them.
 
-The conversation engine writes plain text that works on any phone ("Who was
-harmed? 1 Me 2 Someone else 3 A child. 0 skip"), and a sender receives only
+The conversation engine writes plain text that works on any phone ("Who is
+this about? 1 Me 2 Someone else. 0 skip"), and a sender receives only
 that text (`outbound.Sender`). A channel that can show buttons (Telegram's
 inline keyboards; WhatsApp's interactive messages could do the same) asks
 `prompt_of(text)` what the text is: one of the engine's questions with its

@@ -22,7 +22,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
-from gateway import cli, conversation, i18n, keywords
+from gateway import cli, conversation, follow_up, i18n, keywords
 from gateway.cases import Receipt
 from gateway.handlers import receipt_text
 from gateway.sms_length import measure
@@ -186,7 +186,7 @@ SAMPLE = {
 LONGER_SMS = {
     ("*", "STATUS_FOUND_MESSAGE"): (None, "carries the focal point's own message"),
     ("ar", "HELP"): (2, "Arabic script is sent as UCS-2, 70 characters a segment; three commands"),
-    ("ar", "ASK_CATEGORY"): (2, "Arabic script is sent as UCS-2; three categories to recognise"),
+    ("ar", "STOPPED"): (2, "Arabic script is sent as UCS-2; what is kept, coming back, delete"),
     ("ar", "RECEIPT"): (2, "Arabic script is sent as UCS-2; case number and PIN twice"),
 }
 
@@ -195,15 +195,17 @@ def sms_texts(locale: str) -> dict[str, str]:
     """Every text the conversation sends (SMS, WhatsApp, Telegram), filled in as sent.
 
     Found by looking, not by a list: every upper-case string constant of
-    gateway.conversation that is a msgid (a reply added there is checked at
-    once), the STATUS answer with each status name, and the receipt.
+    gateway.conversation and gateway.follow_up that is a msgid (a reply added
+    there is checked at once), the STATUS answer with each status name, and
+    the receipt.
     """
     known = {m.id for m in messages(template())}
     names = {k: i18n.gettext(locale, v) for k, v in conversation.STATUS_NAMES.items()}
     values = {**SAMPLE, "status": max(names.values(), key=len)}
     texts = {
         name: i18n.gettext(locale, value, **values)
-        for name, value in vars(conversation).items()
+        for module in (conversation, follow_up)  # follow_up: what a follow-up is answered
+        for name, value in vars(module).items()
         if name.isupper() and isinstance(value, str) and value in known
     }
     for status, name in names.items():
@@ -216,7 +218,7 @@ def sms_texts(locale: str) -> dict[str, str]:
 
 def test_the_sms_texts_are_found() -> None:
     names = set(sms_texts("en"))
-    assert {"HELP", "ASK_CATEGORY", "STATUS_WRONG", "RECEIPT", "STATUS_FOUND:referred"} <= names
+    assert {"HELP", "ASK_AFFECTED", "STATUS_WRONG", "RECEIPT", "STATUS_FOUND:referred"} <= names
     assert len(names) > 20
 
 

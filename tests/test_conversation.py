@@ -17,6 +17,7 @@ from gateway.models import Case, CaseEvent, Conversation, SenderPreference
 from gateway.sweeper import sweep
 from tests.support.jobs import run_jobs
 from tests.support.languages import EASTERN_DIGITS
+from tests.support.questions import all_but_last, answers
 
 PHONE = "+243810000010"
 _ids = count(1)
@@ -73,17 +74,17 @@ def only_case(gw) -> Case:  # type: ignore[no-untyped-def]
 
 def test_full_conversation_files_one_case_with_the_answers(gw, phone, tracker) -> None:  # type: ignore[no-untyped-def]
     assert phone.send("A soldier asked my sister for sex in exchange for food") == [
-        conversation.ASK_CATEGORY
+        conversation.ASK_AFFECTED
     ]
-    assert phone.send("1") == [conversation.ASK_AFFECTED]
-    assert phone.send("3") == [conversation.ASK_DANGER]
+    assert phone.send("2") == [conversation.ASK_DANGER]
     assert phone.send("yes") == [conversation.ASK_WHERE_WHEN]
     assert phone.send("Near the river camp, last Tuesday") == [conversation.ASK_FOLLOW_UP]
     [receipt] = phone.send("1")
     number, pin = receipt_parts(receipt)
     assert "soldier" not in receipt and "river" not in receipt
     case = only_case(gw)
-    assert case.category == "sexual_exploitation" and case.child_involved and case.danger_now
+    # No question names what happened: the focal point categorises (finding 7).
+    assert case.category is None and case.affected == "someone_else" and case.danger_now
     assert case.follow_up and case.reply_address_enc is not None and case.channel == "sms"
     [request] = tracker.requests
     assert request.body["case_number"] == number and request.body["urgency"]["danger_now"]
@@ -98,7 +99,7 @@ def test_full_conversation_files_one_case_with_the_answers(gw, phone, tracker) -
 
 def test_every_question_can_be_skipped(gw, phone) -> None:  # type: ignore[no-untyped-def]
     phone.send("Something happened at the distribution")
-    for _ in range(4):
+    for _ in range(len(conversation.QUESTIONS) - 1):
         phone.send("0")
     [receipt] = phone.send("0")
     receipt_parts(receipt)
@@ -110,9 +111,8 @@ def test_every_question_can_be_skipped(gw, phone) -> None:  # type: ignore[no-un
 def test_parts_of_a_long_message_are_joined(gw, phone, tracker) -> None:  # type: ignore[no-untyped-def]
     phone.send("First part of a long message that the phone split,")
     assert phone.send("and the second part of it.") == []
-    for answer in ("2", "1", "2", "0"):
+    for answer in answers(affected="1", danger="2", follow_up="2"):
         phone.send(answer)
-    phone.send("2")
     assert tracker.requests[0].body["narrative"] == (
         "First part of a long message that the phone split, and the second part of it."
     )
@@ -126,7 +126,7 @@ def test_invalid_answers_are_asked_again_then_skipped(gw, phone) -> None:  # typ
         )
     assert phone.send("maybe") == [conversation.INVALID_CHOICE]
     assert phone.send("7") == [conversation.INVALID_CHOICE]
-    assert phone.send("what?") == [conversation.ASK_AFFECTED]
+    assert phone.send("what?") == [conversation.ASK_DANGER]
 
 
 @pytest.mark.parametrize(
@@ -244,9 +244,8 @@ def test_a_whole_conversation_in_each_language(gw, phone, tracker, locale: str) 
         assert locale == "en" or text != english, f"{locale}: still in English: {text}"
         return text
 
-    assert phone.send(f"{report} {statement}") == [said(conversation.ASK_CATEGORY)]
-    assert phone.send("1") == [said(conversation.ASK_AFFECTED)]
-    assert phone.send("3") == [said(conversation.ASK_DANGER)]
+    assert phone.send(f"{report} {statement}") == [said(conversation.ASK_AFFECTED)]
+    assert phone.send("1") == [said(conversation.ASK_DANGER)]
     assert phone.send(yes) == [said(conversation.ASK_WHERE_WHEN)]
     assert phone.send(where) == [said(conversation.ASK_FOLLOW_UP)]
     [receipt] = phone.send("1")
@@ -258,8 +257,8 @@ def test_a_whole_conversation_in_each_language(gw, phone, tracker, locale: str) 
         said(conversation.STATUS_FOUND, case=number, status=received)
     ]
     case = only_case(gw)
-    assert case.language == locale and case.danger_now and case.child_involved
-    assert case.category == "sexual_exploitation" and case.follow_up
+    assert case.language == locale and case.danger_now and case.affected == "self"
+    assert case.category is None and case.follow_up
     [request] = tracker.requests
     assert request.body["language"] == locale and request.body["narrative"] == statement
     assert request.body["location"] == where
@@ -267,9 +266,10 @@ def test_a_whole_conversation_in_each_language(gw, phone, tracker, locale: str) 
 
 def test_status_round_trip_with_focal_point_message(gw, phone) -> None:  # type: ignore[no-untyped-def]
     phone.send("report text")
-    for answer in ("0", "0", "0", "0"):
+    before, last = all_but_last(follow_up="2")
+    for answer in before:
         phone.send(answer)
-    number, pin = receipt_parts(phone.send("2")[0])
+    number, pin = receipt_parts(phone.send(last)[0])
     [status] = phone.send(f"STATUS {number} {pin}")
     assert number in status and "received" in status
     case = only_case(gw)
@@ -284,9 +284,10 @@ def test_status_round_trip_with_focal_point_message(gw, phone) -> None:  # type:
 
 def test_two_way_exchange_with_consent(gw, phone) -> None:  # type: ignore[no-untyped-def]
     phone.send("report text")
-    for answer in ("0", "0", "0", "0"):
+    before, last = all_but_last(follow_up="1")
+    for answer in before:
         phone.send(answer)
-    number, _ = receipt_parts(phone.send("1")[0])
+    number, _ = receipt_parts(phone.send(last)[0])
     case = only_case(gw)
     mailbox.message_reporter(gw, case.id, "Can you tell us which camp?", "focal")
     run_jobs(gw)
@@ -304,10 +305,9 @@ def test_two_way_exchange_with_consent(gw, phone) -> None:  # type: ignore[no-un
 
 def test_stop_forgets_the_conversation_and_the_reply_address(gw, phone) -> None:  # type: ignore[no-untyped-def]
     phone.send("first report")
-    for answer in ("0", "0", "0", "0"):
+    for answer in answers(follow_up="1"):
         phone.send(answer)
-    phone.send("1")
-    phone.send("second report in progress")
+    phone.send("REPORT second report in progress")  # after filing, REPORT starts a new one
     assert phone.send("STOP") == [conversation.STOPPED]
     with gw.sessions() as session:
         case = session.scalars(select(Case)).one()
@@ -332,7 +332,7 @@ def test_silence_files_the_report_with_what_it_has(gw, phone, tracker) -> None: 
     run_jobs(gw)
     number, _ = receipt_parts(phone.inbox[-1])
     case = only_case(gw)
-    assert case.category == "sexual_abuse" and case.reply_address_enc is None
+    assert case.affected == "someone_else" and case.reply_address_enc is None
     assert tracker.requests[0].body["case_number"] == number
     sweep(gw)
     run_jobs(gw)
@@ -353,7 +353,7 @@ def test_report_keyword_then_silence_files_nothing(gw, phone) -> None:  # type: 
 
 
 def test_report_keyword_with_text_starts_a_report(gw, phone) -> None:  # type: ignore[no-untyped-def]
-    assert phone.send("REPORT a man at the market") == [conversation.ASK_CATEGORY]
+    assert phone.send("REPORT a man at the market") == [conversation.ASK_AFFECTED]
     with gw.sessions() as session:
         conv = session.scalars(select(Conversation)).one()
         assert gw.cipher.decrypt_json(conv.answers_enc)["statement"] == "a man at the market"
@@ -377,7 +377,7 @@ def test_conversations_of_two_phones_do_not_mix(gw, phone) -> None:  # type: ign
 
 def test_no_case_event_holds_the_statement_in_clear(gw, phone) -> None:  # type: ignore[no-untyped-def]
     phone.send("Lieutenant Marchetti took her phone")
-    for answer in ("0", "0", "0", "0", "1"):
+    for answer in answers(follow_up="1"):
         phone.send(answer)
     with gw.sessions() as session:
         for event in session.scalars(select(CaseEvent)):

@@ -12,8 +12,7 @@ from gateway.prompts import SKIP, PromptKind, prompt_of
 LOCALES = i18n.available_locales()
 OPTION_VALUES = {
     "statement": [],
-    "category": ["1", "2", "3", "0"],
-    "affected": ["1", "2", "3", "0"],
+    "affected": ["1", "2", "0"],
     "danger": ["1", "2", "0"],
     "where_when": ["0"],
     "follow_up": ["1", "2"],
@@ -41,7 +40,6 @@ def test_option_labels_are_the_questions_own_words() -> None:
     assert [(o.value, o.label) for o in prompt.options] == [
         ("1", "Me"),
         ("2", "Someone else"),
-        ("3", "A child"),
         ("0", "Skip"),
     ]
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from gateway import mailbox, outbound
 from gateway.models import InboundEvent
 from tests.support.jobs import run_jobs
+from tests.support.questions import all_but_last
 from tests.test_conversation import Phone, only_case, receipt_parts
 
 WHATSAPP = "whatsapp:+243810000011"
@@ -34,9 +35,10 @@ def sms(gw) -> Iterator[Phone]:  # type: ignore[no-untyped-def]
 
 def report_with_follow_up(phone: Phone) -> tuple[str, str]:
     phone.send("report text")
-    for answer in ("0", "0", "0", "0"):
+    before, last = all_but_last(follow_up="1")
+    for answer in before:
         phone.send(answer)
-    return receipt_parts(phone.send("1")[0])
+    return receipt_parts(phone.send(last)[0])
 
 
 def age_reporter_messages(gw, hours: float) -> None:  # type: ignore[no-untyped-def]

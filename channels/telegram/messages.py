@@ -11,6 +11,7 @@ from __future__ import annotations
 from gateway.i18n import _
 
 # Translators: added under the receipt on Telegram; the button below it is FORGET_BUTTON.
+# Discreet: a shared phone shows it (docs/languages.md).
 FORGET_HINT = _(
     "Write the case number and PIN down somewhere safe first. Then press the button "
     "below to delete our messages and yours from this chat. After that, delete the "
@@ -23,8 +24,9 @@ FORGOTTEN = _(
     "The messages are deleted. Now delete this chat from your list of chats: "
     "press and hold it, then choose Delete."
 )
-# Translators: %(limit)s is a whole number of megabytes.
+# Translators: a Telegram message; %(limit)s is a whole number of megabytes.
+# Discreet: a shared phone shows it (docs/languages.md).
 TOO_LARGE = _(
-    "This file is too large for us to receive (the limit is %(limit)s MB). Your report "
-    "goes on without it. You can send a smaller file, or tell us in words."
+    "This file is too large for us to receive (the limit is %(limit)s MB). We keep the rest "
+    "of your message. You can send a smaller file, or tell us in words."
 )

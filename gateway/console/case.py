@@ -8,6 +8,7 @@ message reaches them directly, never their address.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from ..mailbox import can_push
 from ..models import (
     Attachment,
     Case,
+    CaseEvent,
     CaseEventKind,
     CaseLink,
     MediaDownload,
@@ -33,7 +35,7 @@ from ..models import (
     WorkState,
 )
 from . import security
-from .pages import blueprint, render, t
+from .pages import CATEGORY_LABELS, blueprint, label, render, t
 from .security import STAFF, allow
 
 OK_MESSAGES = {
@@ -44,6 +46,7 @@ OK_MESSAGES = {
     "unlink": _("Link removed."),
     "message": _("Message saved for the reporter."),
     "retry": _("Forwarding queued again."),
+    "triage": _("Category and urgency saved."),
 }
 ERROR_MESSAGES = {
     "status": _("Choose one of the statuses."),
@@ -58,6 +61,13 @@ ERROR_MESSAGES = {
 }
 INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 REPORT_FIELDS = ("narrative", "category", "affected", "danger_now", "location", "incident_time")
+# What a focal point may set on a case (console.triage), with its label; a
+# conversation by SMS, WhatsApp or Telegram asks no category (issue 16, finding 7).
+TRIAGE_FIELDS = {
+    "category": _("Category"),
+    "child_involved": _("Child affected"),
+    "danger_now": _("Danger now"),
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,7 @@ class Event:
     status: str | None
     text: str | None
     delivery: str | None = None  # for a message to the reporter sent through their channel
+    changes: tuple[str, ...] = ()  # for a triage: one line per field, in the user's language
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,33 @@ def _links(db: Session, case: Case, prefix: str) -> list[Link]:
     return links
 
 
+def _triage_value(field: str, value: object) -> str:
+    if field == "category":
+        return label(CATEGORY_LABELS, value) if isinstance(value, str) else t(_("Not given"))
+    return t(_("yes")) if value else t(_("no"))
+
+
+def triage_lines(text: str | None) -> tuple[str, ...]:
+    """A triage event's body ({field: {"from", "to"}}) as lines for the history."""
+    changes = json.loads(text) if text else {}
+    return tuple(
+        t(
+            _("%(field)s: %(after)s (was %(before)s)"),
+            field=t(TRIAGE_FIELDS[field]),
+            after=_triage_value(field, change.get("to")),
+            before=_triage_value(field, change.get("from")),
+        )
+        for field, change in changes.items()
+        if field in TRIAGE_FIELDS
+    )
+
+
+def _event(event: CaseEvent, text: str | None, delivery: str | None) -> Event:
+    triaged = event.kind == CaseEventKind.TRIAGED.value
+    lines = triage_lines(text) if triaged else ()
+    return Event(event.created_at, event.kind, event.actor, event.status, text, delivery, lines)
+
+
 def case_view(db: Session, case: Case) -> CaseView:
     gw = security.gateway()
     prefix = gw.settings.case_number_prefix
@@ -141,13 +179,8 @@ def case_view(db: Session, case: Case) -> CaseView:
     messages = [e.id for e in case.events if e.kind == CaseEventKind.MESSAGE_TO_REPORTER.value]
     deliveries = _deliveries(db, messages)
     events = [
-        Event(
-            e.created_at,
-            e.kind,
-            e.actor,
-            e.status,
-            gw.cipher.decrypt(e.body_enc).decode() if e.body_enc else None,
-            deliveries.get(e.id),
+        _event(
+            e, gw.cipher.decrypt(e.body_enc).decode() if e.body_enc else None, deliveries.get(e.id)
         )
         for e in case.events
     ]
@@ -197,6 +230,7 @@ def case_page(number: str) -> Response:
             ok=t(OK_MESSAGES[ok]) if (ok := request.args.get("ok")) in OK_MESSAGES else None,
             err=t(ERROR_MESSAGES[e]) if (e := request.args.get("err")) in ERROR_MESSAGES else None,
             message_max=2000,
+            categories=list(CATEGORY_LABELS),
         )
     return page
 

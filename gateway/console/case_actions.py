@@ -1,4 +1,4 @@
-"""What a focal point does to a case: status, assignment, notes, links, messages, retries.
+"""What a focal point does to a case: status, triage, assignment, notes, links, messages, retries.
 
 Each action is one POST that ends in a redirect back to the case page (so a
 reload never repeats it), writes its case event and its audit entry in one
@@ -9,8 +9,9 @@ entries hold ids and actions, never what was written.
 from __future__ import annotations
 
 import contextlib
+import json
 
-from flask import Response, g, redirect, request, url_for
+from flask import Response, abort, g, redirect, request, url_for
 from sqlalchemy import ColumnElement, and_, or_, select
 
 from .. import audit
@@ -29,10 +30,12 @@ from ..models import (
 )
 from . import security
 from .case import load_case
-from .pages import blueprint
+from .pages import CATEGORY_LABELS, blueprint
 from .security import STAFF, allow
 
 MAX_NOTE = 5000
+NOT_GIVEN = "none"  # the triage form's value for "no category" (as in the queue's filter)
+YES_NO = {"yes": True, "no": False}
 
 
 def _back(number: str, ok: str | None = None, err: str | None = None) -> Response:
@@ -81,6 +84,50 @@ def change_status(number: str) -> Response:
         with contextlib.suppress(Exception):  # stored; the sweeper enqueues it otherwise
             enqueue_outbox(gw, outbox_id)
     return _back(number, ok="status")
+
+
+def _triage_form() -> dict[str, object]:
+    """The triage form's three values, or 400: each select sends one of its options."""
+    category = request.form.get("category", "")
+    child, danger = request.form.get("child_involved", ""), request.form.get("danger_now", "")
+    if category not in (NOT_GIVEN, *CATEGORY_LABELS) or not {child, danger} <= YES_NO.keys():
+        abort(400)
+    return {
+        "category": None if category == NOT_GIVEN else category,
+        "child_involved": YES_NO[child],
+        "danger_now": YES_NO[danger],
+    }
+
+
+@blueprint.post("/cases/<number>/triage")
+@allow(*STAFF)
+def triage(number: str) -> Response:
+    """Set the category and urgency: what a discreet conversation did not ask, or got wrong.
+
+    Only what changed is written: a `triaged` event and an audit entry, both
+    with each changed field's old and new value (fixed values, never report
+    text). The case tracker is not told: the forwarded case carries what the
+    case held when it was sent, and the contract has no event for a change
+    (docs/architecture.md, "The outbox and forwarding").
+    """
+    gw = security.gateway()
+    user = g.console_user
+    wanted = _triage_form()
+    with gw.sessions() as db, db.begin():
+        case = load_case(db, number)
+        db.refresh(case, with_for_update=True)  # two at once: the second sees the first's values
+        changes: dict[str, object] = {
+            field: {"from": getattr(case, field), "to": value}
+            for field, value in wanted.items()
+            if getattr(case, field) != value
+        }
+        if not changes:
+            return _back(number)
+        for field, value in wanted.items():
+            setattr(case, field, value)
+        add_event(db, gw, case, CaseEventKind.TRIAGED, user.username, body=json.dumps(changes))
+        audit.record(db, user.username, "case.triage", case.case_number, changes)
+    return _back(number, ok="triage")
 
 
 @blueprint.post("/cases/<number>/assign")

@@ -204,7 +204,9 @@ def pdf_document(view: CaseView, exported_by: str, images: dict[int, bytes]) -> 
         pdf.set_font(pdf.body_font, "B", 9)
         pdf.para(head)
         pdf.set_font(pdf.body_font, "", 10)
-        if event.text:
+        if event.changes:  # a triage: its lines, not its JSON
+            pdf.para("\n".join(event.changes))
+        elif event.text:
             pdf.para(event.text)
     if view.links:
         pdf.heading(t(_("Linked cases")))

@@ -14,6 +14,7 @@ from sqlalchemy import update
 
 from gateway.models import Role, User, utcnow
 from gateway.users import NewUser, create_user
+from tests.support.questions import answers
 
 NEW_PASSWORD = "a long enough passphrase 42"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -165,10 +166,14 @@ class Phone:
         intake.submit(self.gw, [message])
         run_jobs(self.gw)
 
-    def report(self, statement: str, answers: tuple[str, ...]) -> tuple[str, str]:
-        """Make a report by conversation; (case number, PIN) from the receipt."""
+    def report(self, statement: str, **chosen: str) -> tuple[str, str]:
+        """Make a report by conversation; (case number, PIN) from the receipt.
+
+        `chosen` answers questions by step name (tests/support/questions.py); the rest
+        are skipped, so a change of the conversation's questions does not break callers.
+        """
         self.send(statement)
-        for answer in answers:
+        for answer in answers(**chosen):
             self.send(answer)
         match = re.search(r"(\d{4}-\d{6,}-\d)\D+(\d{6})", self.inbox[-1])
         assert match, self.inbox[-1]

@@ -51,7 +51,11 @@ def test_the_page_shows_the_report_decrypted_and_the_view_is_audited(gw, signed_
 
 def test_a_conversation_case_never_shows_the_phone_number(gw, signed_in, phone, tracker) -> None:  # type: ignore[no-untyped-def]
     number, pin = phone.report(
-        "A peacekeeper asked me for sex for a job", ("1", "1", "2", "At the market", "1")
+        "A peacekeeper asked me for sex for a job",
+        affected="1",
+        danger="2",
+        where_when="At the market",
+        follow_up="1",
     )
     focal = signed_in(Role.FOCAL_POINT)
     pages = [
@@ -93,7 +97,9 @@ def test_status_change_reaches_the_tracker_and_the_reporter(gw, signed_in, track
 
 def test_message_reaches_the_reporter_and_notes_do_not(gw, signed_in, phone, tracker) -> None:  # type: ignore[no-untyped-def]
     web = file(gw)
-    number, pin = phone.report("Someone from the NGO hurt me", ("2", "1", "2", "0", "1"))
+    number, pin = phone.report(
+        "Someone from the NGO hurt me", affected="1", danger="2", follow_up="1"
+    )
     focal = signed_in(Role.FOCAL_POINT)
     for case_number in (web.case_number, number):
         base = f"/console/cases/{case_number}"

@@ -18,6 +18,7 @@ from tests.channels.web_form.nojs import Browser as NoJsBrowser
 from tests.channels.web_form.nojs import main_form
 from tests.support.jobs import run_jobs
 from tests.support.providers import ProviderAPI
+from tests.support.questions import answers
 
 REPLY = "Thank you. Can you come to the health centre on Tuesday?"
 REPORTER = "+243810000131"  # a made-up number in the tests' range
@@ -49,7 +50,11 @@ def test_a_reply_is_on_the_web_status_page(gw, client, signed_in) -> None:  # ty
 def test_a_reply_goes_out_by_sms_to_a_twilio_reporter(gw, client, signed_in, provider_api) -> None:  # type: ignore[no-untyped-def]
     twilio = Twilio(client)
     base = fixture("twilio", "sms_inbound")["params"]
-    for n, text in enumerate(("The guard at the gate asked me for sex", "1", "1", "2", "0", "1")):
+    said = (
+        "The guard at the gate asked me for sex",
+        *answers(affected="1", danger="2", follow_up="1"),
+    )
+    for n, text in enumerate(said):
         sid = f"SM{n + 700:0>32}"
         payload = {**base, "From": REPORTER, "Body": text, "MessageSid": sid}
         payload.update(SmsMessageSid=sid, SmsSid=sid)

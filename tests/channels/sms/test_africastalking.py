@@ -95,11 +95,10 @@ def make_phone(gw, at, api, number: str = "+243810000211") -> Phone:  # type: ig
 def test_full_conversation_status_stop_and_joined_parts(gw, at, provider_api, tracker) -> None:  # type: ignore[no-untyped-def]
     phone = make_phone(gw, at, provider_api)
     assert phone.send("The first part of a long message that the phone split,") == [
-        conversation.ASK_CATEGORY
+        conversation.ASK_AFFECTED
     ]
     assert phone.send("and the second part of it.") == []  # joined to the statement
     for answer, question in (
-        ("2", conversation.ASK_AFFECTED),
         ("1", conversation.ASK_DANGER),
         ("no", conversation.ASK_WHERE_WHEN),
         ("0", conversation.ASK_FOLLOW_UP),

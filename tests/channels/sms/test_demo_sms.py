@@ -59,12 +59,12 @@ def send(gw, page, text: str) -> str:  # type: ignore[no-untyped-def]
 def test_the_demo_phone_talks_to_the_real_pipeline(gw, phone_page) -> None:  # type: ignore[no-untyped-def]
     page = send(gw, phone_page, "A man at the distribution asked me for sex")
     assert "A man at the distribution asked me for sex" in page
-    assert conversation.ASK_CATEGORY.split(" 1 ")[0] in page
+    assert conversation.ASK_AFFECTED.split(" 1 ")[0] in page
     assert count_events(gw) == 1
     [message] = outbound_messages(gw)
     assert message.provider == "kannel" and message.delivery_status == "delivered"
     page = send(gw, phone_page, "1")
-    assert conversation.ASK_AFFECTED.split(".")[0] in page
+    assert conversation.ASK_DANGER.split(" 1 ")[0] in page
     assert "<script" not in page
 
 

@@ -5,13 +5,17 @@ The end-to-end run against a real bearerbox and smsbox is test_kannel_real.py.
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
 import pytest
 from sqlalchemy import select
 
 from gateway import conversation, mailbox
 from gateway.models import Case
-from tests.channels.sms.harness import Case as Row
+from gateway.request_limits import MAX_REQUEST_LINE
 from tests.channels.sms.harness import (
+    KANNEL_KEY,
     Expect,
     Kannel,
     Phone,
@@ -22,7 +26,9 @@ from tests.channels.sms.harness import (
     run_case,
     with_auth_cases,
 )
+from tests.channels.sms.harness import Case as Row
 from tests.support.jobs import run_jobs
+from tests.support.questions import answers
 
 CASES = with_auth_cases(
     [
@@ -111,9 +117,9 @@ def make_phone(gw, kannel, api, number: str = "+243810000311") -> Phone:  # type
 def test_full_conversation_with_delivery_reports(gw, kannel, provider_api, tracker) -> None:  # type: ignore[no-untyped-def]
     phone = make_phone(gw, kannel, provider_api)
     assert phone.send("The guard at the gate asked me for money and sex") == [
-        conversation.ASK_CATEGORY
+        conversation.ASK_AFFECTED
     ]
-    for answer in ("2", "1", "2", "0"):
+    for answer in ("1", "2", "0"):
         phone.send(answer)
     [receipt] = phone.send("1")
     number, pin = receipt_parts(receipt)
@@ -152,7 +158,7 @@ def test_arabic_goes_out_as_ucs2(gw, kannel, provider_api) -> None:  # type: ign
     query = {**kannel.payload(Row("ar", "mo_ucs2_raw")), "from": phone.address, "id": "ar-1"}
     assert kannel.call(kannel.message_path, query).status_code == 200
     run_jobs(gw)
-    for answer in ("0", "0", "0", "0", "1"):
+    for answer in answers(follow_up="1"):
         phone.send(answer)
     with gw.sessions() as session:
         case_id = session.scalars(select(Case)).one().id
@@ -182,3 +188,97 @@ def test_wrong_sendsms_credentials_are_retried_not_lost(gw, kannel, provider_api
 def test_no_demo_phone_outside_the_demo(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/demo/sms").status_code == 404
     assert client.get("/demo/sms/sendsms?username=x&password=y").status_code == 404
+
+
+# --- post-url: the same messages as smsbox POSTs them ------------------------------------------
+
+# smsbox's post-url (gw/smsbox.c, TRANSTYPE_POST_URL): the text is the body, its charset in
+# the Content-Type (UTF-16BE for UCS-2 with mo-recode off), the rest in X-Kannel headers;
+# Kannel's message id only where the post-url names it (`&id=%I`).
+POST_HEADERS = {
+    "from": "X-Kannel-From",
+    "to": "X-Kannel-To",
+    "ts": "X-Kannel-Time",
+    "smsc": "X-Kannel-SMSC",
+    "coding": "X-Kannel-Coding",
+}
+
+
+class KannelPost(Kannel):
+    """Kannel's post-url: the recorded get-url messages, sent the way smsbox POSTs them."""
+
+    def call(self, path: str, payload: dict[str, str], auth: str = "good") -> Any:
+        key = {"good": KANNEL_KEY, "bad": "not-the-key", "missing": None}[auth]
+        query = {name: payload[name] for name in ("id", "status") if payload.get(name)}
+        if key is not None:
+            query["key"] = key
+        headers = {
+            header: payload[name] for name, header in POST_HEADERS.items() if name in payload
+        }
+        charset = payload.get("charset") or "UTF-8"
+        # The harness keeps Kannel's bytes as latin-1 characters: the body is those bytes.
+        body = payload.get("text", "").encode("latin-1")
+        return self.client.post(
+            f"{path}?{urlencode(query)}",
+            data=body,
+            headers=headers,
+            content_type=f'text/plain; charset="{charset}"',
+        )
+
+
+POST_CASES = with_auth_cases(
+    [
+        Row(
+            "text",
+            "mo_text",
+            expect=Expect(
+                "sms",
+                "+243810000301",
+                "The camp guard took my phone",
+                message_id="9ed14ab7-c580-405f-b0f2-bfc16b760301",
+                received_year=2026,
+            ),
+        ),
+        Row(
+            "arabic as UTF-16BE (mo-recode off)",
+            "mo_ucs2_raw",
+            expect=Expect("sms", "+243810000302", "مل A"),
+        ),
+        Row("arabic recoded to UTF-8", "mo_ucs2_recoded", expect=Expect("sms", text="مل")),
+        Row(
+            "no id in the post-url: a stable one is derived",
+            "mo_no_id",
+            expect=Expect("sms", "+243810000307", "hello without id"),
+        ),
+        Row("operator's name as sender", "mo_from_name", expect=Expect("sms", "MTN")),
+        Row("unreadable time: kept", "mo_ts_unreadable", expect=Expect("sms", "+243810000306")),
+        Row("no X-Kannel-From (send-sender off)", "mo_text", 400, 0, drop=("from",)),
+        Row("a body longer than any SMS", "mo_text", 413, 0, change={"text": "A" * 200_000}),
+        Row("delivery report sent to the message endpoint", "dlr_delivered", 200, 0),
+    ],
+    "mo_text",
+)
+
+
+@pytest.mark.parametrize("case", POST_CASES, ids=str)
+def test_post_url_table(gw, client, case, caplog) -> None:  # type: ignore[no-untyped-def]
+    run_case(gw, KannelPost(client), case, caplog)
+
+
+def test_post_url_and_get_url_of_one_message_are_one_event(gw, client, kannel) -> None:  # type: ignore[no-untyped-def]
+    """Kannel moved from get-url to post-url during a retry: still one message."""
+    assert KannelPost(client).deliver(Row("post", "mo_text")).status_code == 200
+    assert kannel.deliver(Row("get", "mo_text")).status_code == 200
+    assert count_events(gw) == 1
+
+
+def test_the_longest_sms_fits_the_request_line_and_longer_is_414(gw, kannel) -> None:  # type: ignore[no-untyped-def]
+    """255 parts of GSM text with é: 234,090 bytes in `%a`, under the bound; over it: 414."""
+    longest = "é" * (255 * 153)
+    query = {**kannel.payload(Row("long", "mo_text")), "text": longest.encode().decode("latin-1")}
+    response = kannel.call(kannel.message_path, query)
+    assert response.status_code == 200 and count_events(gw) == 1
+    assert events(gw)[-1].provider_message_id == "9ed14ab7-c580-405f-b0f2-bfc16b760301"
+    over = {**query, "id": "over", "text": "A" * MAX_REQUEST_LINE}
+    assert kannel.call(kannel.message_path, over).status_code == 414
+    assert count_events(gw) == 1

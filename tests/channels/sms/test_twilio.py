@@ -25,6 +25,7 @@ from tests.channels.sms.harness import (
 from tests.channels.sms.harness import Case as Row
 from tests.support import providers
 from tests.support.jobs import run_jobs
+from tests.support.questions import answers
 from tests.test_privacy import jpeg_with_gps
 
 SMS_SID = "SM11111111111111111111111111111101"
@@ -178,10 +179,9 @@ def make_phone(gw, twilio, api, number: str = "+243810000111", whatsapp: bool = 
 def test_full_conversation_status_and_stop(gw, twilio, provider_api, tracker) -> None:  # type: ignore[no-untyped-def]
     phone = make_phone(gw, twilio, provider_api)
     assert phone.send("A man from the agency asked my sister for sex for food") == [
-        conversation.ASK_CATEGORY
+        conversation.ASK_AFFECTED
     ]
-    assert phone.send("1") == [conversation.ASK_AFFECTED]
-    assert phone.send("3") == [conversation.ASK_DANGER]
+    assert phone.send("2") == [conversation.ASK_DANGER]
     assert phone.send("yes") == [conversation.ASK_WHERE_WHEN]
     assert phone.send("At the market, last week") == [conversation.ASK_FOLLOW_UP]
     [receipt] = phone.send("1")
@@ -203,7 +203,7 @@ def test_full_conversation_status_and_stop(gw, twilio, provider_api, tracker) ->
 
 def test_whatsapp_conversation_answers_on_whatsapp(gw, twilio, provider_api) -> None:  # type: ignore[no-untyped-def]
     phone = make_phone(gw, twilio, provider_api, "+243810000112", whatsapp=True)
-    assert phone.send("Something happened at the clinic") == [conversation.ASK_CATEGORY]
+    assert phone.send("Something happened at the clinic") == [conversation.ASK_AFFECTED]
     [call] = provider_api.sent(phone.address)
     assert call.form["To"] == "whatsapp:+243810000112"
     assert call.form["From"] == "whatsapp:+243810009902"
@@ -313,7 +313,7 @@ def test_media_is_deleted_only_after_it_was_fetched(gw, twilio, provider_api, tr
     media_sid = twilio.payload(media)["MessageSid"]
     assert not [c for c in provider_api.calls if c.method == "DELETE" and media_sid in c.path]
     phone = make_phone(gw, twilio, provider_api, "+243810000102", whatsapp=True)
-    for answer in ("0", "0", "0", "0", "2"):
+    for answer in answers(follow_up="2"):
         phone.send(answer)
     with gw.sessions() as session, session.begin():
         assert session.scalars(select(MediaDownload)).one().state == "done"
@@ -333,9 +333,8 @@ def test_media_is_deleted_only_after_it_was_fetched(gw, twilio, provider_api, tr
 def test_focal_point_message_reaches_the_reporter(gw, twilio, provider_api) -> None:  # type: ignore[no-untyped-def]
     phone = make_phone(gw, twilio, provider_api, "+243810000115")
     phone.send("report text")
-    for answer in ("0", "0", "0", "0"):
+    for answer in answers(follow_up="1"):  # follow-up agreed
         phone.send(answer)
-    phone.send("1")  # follow-up agreed
     with gw.sessions() as session:
         case_id = session.scalars(select(Case)).one().id
     mailbox.message_reporter(gw, case_id, "Please call the hotline.", "focal")

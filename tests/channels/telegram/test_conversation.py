@@ -42,7 +42,7 @@ def only_case(gw) -> Case:  # type: ignore[no-untyped-def]
 def file_a_report(reporter, follow_up: str = "1") -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """Statement, skip every question by button, answer follow-up; the case number and PIN."""
     reporter.send(STATEMENT)
-    for _ in range(4):
+    for _ in range(len(conversation.QUESTIONS) - 1):
         reporter.choose("0")
     [receipt] = reporter.choose(follow_up)
     return receipt_parts(receipt["text"])
@@ -52,18 +52,10 @@ def test_a_report_by_buttons_end_to_end(reporter, gw, tracker, telegram_api) -> 
     [help_text] = reporter.send("/start")
     assert help_text["text"] == conversation.HELP and not buttons_of(help_text)
 
-    [category] = reporter.send(STATEMENT)
-    assert category["text"] == conversation.ASK_CATEGORY
-    assert labels(category) == [
-        "1 Sex for money, food or help",
-        "2 Sexual abuse or violence",
-        "3 Other wrong behaviour",
-        "Skip",
-    ]
-    [affected] = reporter.choose("1")
+    [affected] = reporter.send(STATEMENT)
     assert affected["text"] == conversation.ASK_AFFECTED
-    assert labels(affected) == ["1 Me", "2 Someone else", "3 A child", "Skip"]
-    assert texts(reporter.choose("3")) == [conversation.ASK_DANGER]
+    assert labels(affected) == ["1 Me", "2 Someone else", "Skip"]
+    assert texts(reporter.choose("2")) == [conversation.ASK_DANGER]
     [where] = reporter.choose("1")
     assert where["text"] == conversation.ASK_WHERE_WHEN and labels(where) == ["Skip"]
     [follow_up] = reporter.send("Near the river camp, last Tuesday")
@@ -73,7 +65,7 @@ def test_a_report_by_buttons_end_to_end(reporter, gw, tracker, telegram_api) -> 
     number, pin = receipt_parts(receipt["text"])
     assert receipt["text"].endswith(FORGET_HINT) and "soldier" not in receipt["text"]
     assert buttons_of(receipt) == [[{"text": FORGET_BUTTON, "callback_data": "forget"}]]
-    presses = 4
+    presses = 3
     answered = telegram_api.calls_to("answerCallbackQuery")
     assert len(answered) == presses and all("text" not in a for a in answered)
     # A question answered by a button loses its buttons; one answered in words keeps
@@ -88,7 +80,8 @@ def test_a_report_by_buttons_end_to_end(reporter, gw, tracker, telegram_api) -> 
 
     case = only_case(gw)
     assert (case.channel, case.provider, case.language) == ("telegram", "telegram", "en")
-    assert case.category == "sexual_exploitation" and case.child_involved and case.danger_now
+    # No question names what happened: the focal point categorises (finding 7).
+    assert case.category is None and case.affected == "someone_else" and case.danger_now
     assert case.follow_up and case.reply_address_enc is not None
     [request] = tracker.requests
     assert request.schema_error is None and request.body["case_number"] == number
@@ -99,7 +92,7 @@ def test_a_report_by_buttons_end_to_end(reporter, gw, tracker, telegram_api) -> 
 def test_status_round_trip_and_two_way_messages(reporter, gw, telegram_api) -> None:  # type: ignore[no-untyped-def]
     number, pin = file_a_report(reporter, follow_up="1")
     [status] = reporter.send(f"/status {number} {pin}")
-    assert status["text"] == f"Case {number}: received."
+    assert status["text"] == conversation.STATUS_FOUND % {"case": number, "status": "received"}
 
     case = only_case(gw)
     assert mailbox.message_reporter(gw, case.id, "Can you tell us which camp?", "focal")
@@ -118,7 +111,7 @@ def test_status_round_trip_and_two_way_messages(reporter, gw, telegram_api) -> N
 
 def test_stop_forgets_the_reporter(reporter, gw, telegram_api) -> None:  # type: ignore[no-untyped-def]
     file_a_report(reporter, follow_up="1")
-    reporter.send("Another thing happened yesterday")
+    reporter.send("/report Another thing happened yesterday")  # after filing: a new one on purpose
     assert texts(reporter.send("/stop")) == [conversation.STOPPED]
     with gw.sessions() as session:
         case = session.scalars(select(Case)).one()
@@ -132,18 +125,18 @@ def test_stop_forgets_the_reporter(reporter, gw, telegram_api) -> None:  # type:
 
 
 def test_a_button_of_an_old_question_is_not_an_answer(reporter, gw) -> None:  # type: ignore[no-untyped-def]
-    [category] = reporter.send(STATEMENT)
+    [affected] = reporter.send(STATEMENT)
     reporter.choose("2")
-    # The category question again (its buttons were taken off, but an old client may show them).
-    assert texts(reporter.press("a:category:3", on=category)) == [conversation.ASK_AFFECTED]
-    for answer in ("1", "0", "0"):
+    # The first question again (its buttons were taken off, but an old client may show them).
+    assert texts(reporter.press("a:affected:1", on=affected)) == [conversation.ASK_DANGER]
+    for answer in ("1", "0"):
         reporter.choose(answer)
     [receipt] = reporter.choose("2")
     receipt_parts(receipt["text"])
     case = only_case(gw)
-    assert case.category == "sexual_abuse" and case.affected == "self"
+    assert case.affected == "someone_else" and case.danger_now
     # After the report is filed, an old button starts nothing.
-    assert texts(reporter.press("a:category:1", on=category)) == [conversation.HELP]
+    assert texts(reporter.press("a:affected:1", on=affected)) == [conversation.HELP]
     with gw.sessions() as session:
         assert session.scalars(select(Conversation).where(Conversation.state == "open")).all() == []
 
@@ -157,10 +150,10 @@ def test_a_button_that_is_not_ours_gets_the_help(reporter, gw, data: str) -> Non
 def test_the_delete_button_empties_the_chat(reporter, gw, telegram_api) -> None:  # type: ignore[no-untyped-def]
     reporter.send(STATEMENT)
     reporter.send("0")  # typed, not pressed: the reporter's own message in the chat
-    for answer in ("0", "0", "0", "2"):
+    for answer in ("0", "0", "2"):
         reporter.choose(answer)
     held = telegram_api.chat(CHAT_ID).values()
-    assert sorted(m["by"] for m in held) == ["bot"] * 6 + ["user"] * 2
+    assert sorted(m["by"] for m in held) == ["bot"] * 5 + ["user"] * 2
     sent_before = len(telegram_api.sent())
     assert reporter.press("forget") == []
     assert telegram_api.chat(CHAT_ID) == {}

@@ -46,7 +46,7 @@ def test_a_poll_cycle_stores_updates_and_only_then_confirms_them(gw, telegram_ap
     assert telegram_api.calls_to("deleteWebhook") == [{"drop_pending_updates": False}]
     run_jobs(gw)  # the worker answers a polled message as it answers a webhook's
     [question] = telegram_api.sent(CHAT_ID)  # in the reporter's language (the update's: fr)
-    assert prompt_of(question["text"]).step == "category"
+    assert prompt_of(question["text"]).step == "affected"
 
 
 def broken_gateway(env: dict[str, str], tmp_path, **settings: str) -> Gateway:  # type: ignore[no-untyped-def]

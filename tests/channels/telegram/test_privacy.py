@@ -18,6 +18,7 @@ from tests.channels.telegram.conftest import TOKEN, USER
 from tests.channels.telegram.test_conversation import STATEMENT
 from tests.channels.telegram.test_media import VOICE, voice
 from tests.support.jobs import run_jobs
+from tests.support.questions import all_but_last
 from tests.support.telegram_api import StoredFile
 
 IDENTIFIERS = [str(USER["id"]), USER["username"], USER["first_name"], USER["last_name"]]
@@ -42,9 +43,10 @@ def test_nothing_identifies_the_reporter_after_a_full_flow(
     reporter.send("/start")
     reporter.send(STATEMENT)
     reporter.send(voice=voice("AwACvoice9", len(VOICE)))  # joins the statement
-    for answer in ("1", "3", "1", "0"):
+    before, last = all_but_last(affected="2", danger="1", follow_up="1")
+    for answer in before:
         reporter.choose(answer)
-    [receipt] = reporter.choose("1")
+    [receipt] = reporter.choose(last)
     with gw.sessions() as session:
         case = session.scalars(select(Case)).one()
     mailbox.message_reporter(gw, case.id, "Are you safe now?", "focal")
