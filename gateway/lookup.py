@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import delete, or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -166,3 +167,22 @@ def check(
     session.flush()
     lookup_budget.record_failure(gw, channel)
     return LookupResult(Answer.WRONG)
+
+
+def forget_old_failures(gw: Gateway) -> int:
+    """Delete the failure counts that no longer matter; returns how many.
+
+    A row is kept only while it can still make a look-up wait: until
+    FAILURE_MEMORY after its latest failure and until its wait is over.
+    Mistyped numbers would otherwise pile up (about 500 a day per channel
+    under the budget), each a keyed hash of what someone typed.
+    """
+    now = utcnow()
+    with gw.sessions() as session, session.begin():
+        result = session.execute(
+            delete(LookupThrottle).where(
+                LookupThrottle.window_start < now - FAILURE_MEMORY,
+                or_(LookupThrottle.locked_until.is_(None), LookupThrottle.locked_until < now),
+            )
+        )
+    return int(result.rowcount or 0)

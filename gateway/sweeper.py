@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from . import cleanup, jobs
+from .lookup import forget_old_failures
 from .media_fetch import enqueue as enqueue_media
 from .models import (
     InboundEvent,
@@ -89,6 +90,7 @@ def sweep(gw: Gateway) -> SweepResult:
         cleanup.enqueue(gw, cleanup_id)
     from .conversation import enqueue_silent
 
+    forget_old_failures(gw)
     extra = len(media) + len(cleanups) + enqueue_silent(gw) + sum(task(gw) for task in extra_tasks)
     result = SweepResult(len(inbound), len(outbox), len(outbound), extra)
     result.ids = {"inbound": inbound, "forwarding": outbox, "outbound": outbound}

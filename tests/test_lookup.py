@@ -14,7 +14,34 @@ from gateway.cases import file_report
 from gateway.lookup import Answer
 from gateway.models import LookupThrottle, utcnow
 from gateway.reports import NewReport
+from gateway.sweeper import sweep
 from tests.test_no_leaks import redis_dump
+
+
+def test_the_sweeper_forgets_failures_that_no_longer_matter(gw, receipt) -> None:  # type: ignore[no-untyped-def]
+    """A count is kept while it can make a look-up wait, and no longer."""
+    wrong = wrong_pin(receipt.pin)
+    for number in ("2026-000777-0", "2026-000778-1", receipt.case_number):
+        for _ in range(6):
+            ask(gw, number, wrong, None, "web")
+    day_ago = utcnow() - lookup.FAILURE_MEMORY - timedelta(minutes=1)
+    with gw.sessions() as session, session.begin():
+        keys = list(session.scalars(select(LookupThrottle.key).order_by(LookupThrottle.key)))
+        old, waiting, recent = keys
+        session.execute(
+            update(LookupThrottle)
+            .where(LookupThrottle.key.in_([old, waiting]))
+            .values(window_start=day_ago, locked_until=day_ago)
+        )
+        session.execute(
+            update(LookupThrottle)
+            .where(LookupThrottle.key == waiting)
+            .values(locked_until=utcnow() + timedelta(minutes=5))
+        )
+    sweep(gw)
+    with gw.sessions() as session:
+        left = set(session.scalars(select(LookupThrottle.key)))
+    assert left == {waiting, recent}
 
 
 @pytest.fixture
