@@ -28,11 +28,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, abort, current_app, render_template_string, request, session
 from twilio.request_validator import RequestValidator
 
+from channels.twilio_account import api_base
 from gateway.media import sniff
 from gateway.runtime import Gateway
 
 from . import prompts
-from .recordings import api_base
 
 API_PREFIX = "/demo/twilio-api"
 HOTLINE_NUMBER = "+243810009999"  # made up: the number the demo caller dials

@@ -37,10 +37,10 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import func, select
 
+from channels.twilio_account import account, api_origin
 from gateway import cleanup
 from gateway.config import Settings
 from gateway.models import MediaDownload, WorkState, utcnow
-from gateway.provider_fetch import ProviderOrigin
 from gateway.runtime import Gateway, current
 
 log = logging.getLogger(__name__)
@@ -48,23 +48,11 @@ log = logging.getLogger(__name__)
 PROVIDER = "twilio-voice"
 CALL_PROVIDER = "twilio-voice-call"  # the cleanup of call records
 CALL_RECORD_DELAY = timedelta(minutes=5)
-DEFAULT_API_BASE_URL = "https://api.twilio.com"
 HTTP_TIMEOUT = 30.0
 CONTENT_TYPE_HINT = "audio/wav"
 _RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
 _CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 NOT_YET_DELETABLE = 20009
-
-
-def _account(settings: Settings) -> tuple[str, tuple[str, str]]:
-    sid, token = settings.get("TWILIO_ACCOUNT_SID"), settings.get("TWILIO_AUTH_TOKEN")
-    if not sid or not token:
-        raise RuntimeError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set")
-    return f"{api_base(settings)}/2010-04-01/Accounts/{sid}", (sid, token)
-
-
-def api_base(settings: Settings) -> str:
-    return (settings.get("TWILIO_API_BASE_URL") or DEFAULT_API_BASE_URL).rstrip("/")
 
 
 def recording_sid(url: str) -> str | None:
@@ -84,13 +72,12 @@ def fetch_recording(settings: Settings, url: str, limit: int) -> bytes:
         ForeignMediaUrl: the URL is not at TWILIO_API_BASE_URL's origin (never fetched).
         httpx.HTTPError: Twilio away, or the recording not ready yet; retried.
     """
-    _, auth = _account(settings)
-    return ProviderOrigin(api_base(settings), auth).fetch(url, limit)
+    return api_origin(settings).fetch(url, limit)
 
 
 def _delete(settings: Settings, resource: str) -> bool:
     """DELETE one resource of the account; True once gone (404 too), False to try later."""
-    account_url, auth = _account(settings)
+    account_url, auth = account(settings)
     response = httpx.delete(f"{account_url}/{resource}.json", auth=auth, timeout=HTTP_TIMEOUT)
     if response.status_code in (200, 204, 404):
         return True

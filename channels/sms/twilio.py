@@ -19,6 +19,7 @@ import httpx
 from flask import Request, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
+from channels.twilio_account import account, api_origin
 from channels.twilio_signature import signature_valid
 from gateway.cleanup import register_cleanup
 from gateway.config import Settings
@@ -28,7 +29,6 @@ from gateway.intake import Submitted
 from gateway.media_fetch import register_fetcher
 from gateway.outbound import PermanentSendError, register_sender
 from gateway.privacy import normalise_address
-from gateway.provider_fetch import ProviderOrigin
 from gateway.runtime import Gateway
 from gateway.webhooks import Forbidden, Ignored, Malformed, WebhookAdapter
 
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 PROVIDER = "twilio"
 service_name = "Twilio Messaging"
 body_maxlen = 1600  # Twilio's limit for one message body, in characters
-DEFAULT_API_BASE_URL = "https://api.twilio.com"
 REQUIRED_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL")
 SECRET_SETTINGS = ("TWILIO_AUTH_TOKEN",)
 MAX_MEDIA = 10  # Twilio sends at most ten media per message
@@ -166,14 +165,6 @@ class TwilioStatus(TwilioWebhook):
 # --- the REST API, used by the worker ---------------------------------------
 
 
-def _account(settings: Settings) -> tuple[str, tuple[str, str]]:
-    sid, token = settings.get("TWILIO_ACCOUNT_SID"), settings.get("TWILIO_AUTH_TOKEN")
-    if not sid or not token:
-        raise RuntimeError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set")
-    base = (settings.get("TWILIO_API_BASE_URL") or DEFAULT_API_BASE_URL).rstrip("/")
-    return f"{base}/2010-04-01/Accounts/{sid}", (sid, token)
-
-
 def _error_code(response: httpx.Response) -> int | None:
     try:
         code = response.json().get("code")
@@ -195,7 +186,7 @@ def send(settings: Settings, address: str, text: str, message_id: int) -> str:
     ours = reply.get("from")
     if not ours:
         raise PermanentSendError("twilio: no number to send from in the reply address")
-    account_url, auth = _account(settings)
+    account_url, auth = account(settings)
     measured(PROVIDER, text, message_id)
     data = {"To": reply["to"], "From": ours, "Body": text}
     if settings.public_base_url:
@@ -223,7 +214,7 @@ def delete_message(settings: Settings, message_sid: str) -> bool:
     its body is redacted at once (POST Body="") and the deletion is tried
     again later.
     """
-    account_url, auth = _account(settings)
+    account_url, auth = account(settings)
     url = f"{account_url}/Messages/{message_sid}.json"
     response = httpx.delete(url, auth=auth, timeout=HTTP_TIMEOUT)
     if response.status_code in (200, 204, 404):
@@ -246,14 +237,7 @@ def fetch_media(settings: Settings, url: str, limit: int) -> bytes:
     TWILIO_API_BASE_URL's origin and follows the redirect without them
     (https://www.twilio.com/docs/messaging/api/media-resource).
     """
-    return media_origin(settings).fetch(url, limit)
-
-
-def media_origin(settings: Settings) -> ProviderOrigin:
-    """Where Twilio's media may be fetched from, with the account's credentials."""
-    _, auth = _account(settings)
-    base = settings.get("TWILIO_API_BASE_URL") or DEFAULT_API_BASE_URL
-    return ProviderOrigin(base, auth)
+    return api_origin(settings).fetch(url, limit)
 
 
 ROUTES = (
