@@ -7,12 +7,11 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from .config import ConfigError, Settings, generate_keys
+from .config import ConfigError, Settings, data_directory, generate_keys
 from .private_files import private_umask, tighten
 
 
@@ -452,7 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # prompts are the exception: they go to i18n/ and are served to every caller.
     previous = private_umask() if args.command != "ivr" else None
     if previous is not None:
-        tighten(Path(args.data_dir or os.environ.get("GATEWAY_DATA_DIR") or "./var").resolve())
+        tighten(data_directory(args.data_dir))
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

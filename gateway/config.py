@@ -72,6 +72,13 @@ def generate_keys() -> dict[str, str]:
     }
 
 
+def data_directory(
+    data_dir: str | os.PathLike[str] | None, env: Mapping[str, str] = os.environ
+) -> Path:
+    """The data directory: `--data-dir`, else GATEWAY_DATA_DIR, else ./var (absolute)."""
+    return Path(data_dir or env.get("GATEWAY_DATA_DIR") or "./var").resolve()
+
+
 def read_keys_file(data_dir: Path) -> dict[str, str]:
     """Keys that `demo` generated into the data directory, if any."""
     path = data_dir / KEYS_FILE
@@ -150,7 +157,7 @@ class Settings:
 
             env.update({k: v for k, v in dotenv_values(".env").items() if v is not None})
         env.update(os.environ if environ is None else environ)
-        directory = Path(data_dir or env.get("GATEWAY_DATA_DIR") or "./var").resolve()
+        directory = data_directory(data_dir, env)
         for name, value in read_keys_file(directory).items():
             env.setdefault(name, value)
         return cls.from_mapping(env, directory)

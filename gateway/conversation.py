@@ -182,13 +182,12 @@ def _preference(session: Session, pseudonym: str) -> SenderPreference:
 def _open_conversation(session: Session, event: InboundEvent) -> Conversation | None:
     return session.scalars(
         select(Conversation)
-        .where(Conversation.open_key == _open_key(event.channel, event.sender_pseudonym))
+        .where(
+            Conversation.open_key
+            == Conversation.key_while_open(event.channel, event.sender_pseudonym)
+        )
         .with_for_update()
     ).first()
-
-
-def _open_key(channel: str, pseudonym: str) -> str:
-    return f"{channel}:{pseudonym}"
 
 
 def _default_locale(gw: Gateway) -> str:
@@ -384,7 +383,7 @@ def _start(
         channel=turn.event.channel,
         provider=turn.event.provider,
         sender_pseudonym=turn.event.sender_pseudonym,
-        open_key=_open_key(turn.event.channel, turn.event.sender_pseudonym),
+        open_key=Conversation.key_while_open(turn.event.channel, turn.event.sender_pseudonym),
         state="open",
         step="statement" if ask_statement else ORDER[1],
         language=locale,

@@ -252,7 +252,7 @@ def _hold(turn: Turn, case: Case, text: str, media: list[Any], locale: str) -> N
         channel=event.channel,
         provider=event.provider,
         sender_pseudonym=event.sender_pseudonym,
-        open_key=f"{event.channel}:{event.sender_pseudonym}",  # as conversation._open_key
+        open_key=Conversation.key_while_open(event.channel, event.sender_pseudonym),
         state="open",
         step=WHICH_CASE,
         language=locale,

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from . import cleanup, work
 from .cleaners.images import MAX_PIXELS
 from .config import Settings
-from .media import UnsupportedMedia, check_upload, strip_metadata
+from .media import UnsupportedMedia, checked_type, strip_metadata
 from .models import (
     Attachment,
     Case,
@@ -163,7 +163,8 @@ def _cleaned(data: bytes) -> tuple[str, bytes, str | None]:
     fail again and again.
     """
     try:
-        content_type = check_upload(data)  # the pixel cap, before anything is decoded
+        # strip_metadata applies the pixel cap from the header before it decodes anything
+        content_type = checked_type(data)
         return content_type, strip_metadata(content_type, data), None
     except UnsupportedMedia as exc:
         return "", b"", type(exc).__name__

@@ -364,6 +364,11 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
 
+    @staticmethod
+    def key_while_open(channel: str, pseudonym: str) -> str:
+        """The `open_key` of a sender's open conversation: one at a time per channel."""
+        return f"{channel}:{pseudonym}"
+
 
 class SenderPreference(Base):
     """What a sender chose, by pseudonym: their language, and STOP."""

@@ -9,10 +9,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import ConfigError, Settings, write_keys_file
+from .config import ConfigError, Settings, data_directory, write_keys_file
 from .request_limits import MAX_REQUEST_LINE
 from .server_log import ACCESS_LOG_FORMAT, PrivateLogger
 
@@ -166,7 +165,7 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
     from .embedded_redis import EmbeddedRedis
     from .migrate import upgrade
 
-    directory = Path(data_dir or os.environ.get("GATEWAY_DATA_DIR") or "./var").resolve()
+    directory = data_directory(data_dir)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     env = dict(os.environ)
     for name, value in write_keys_file(directory).items():

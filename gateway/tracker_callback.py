@@ -58,8 +58,7 @@ def callback_secret(settings: Settings) -> str | None:
 @blueprint.record_once
 def _warn_shared_secret(state: BlueprintSetupState) -> None:
     settings = state.app.extensions["gateway"].settings
-    separate = (settings.get("CASE_TRACKER_CALLBACK_SECRET") or "").strip()
-    if settings.case_tracker_secret and separate in ("", settings.case_tracker_secret):
+    if settings.case_tracker_secret and callback_secret(settings) == settings.case_tracker_secret:
         log.warning(
             "CASE_TRACKER_CALLBACK_SECRET is not set (or equals CASE_TRACKER_SECRET):"
             " /tracker/callback accepts the secret that also signs what the gateway sends;"

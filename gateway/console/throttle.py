@@ -42,14 +42,19 @@ MAX_WAIT_SECONDS = 15 * 60
 PAIR_MEMORY_SECONDS = 24 * 3600  # a name's failures on a client are forgotten a day after the last
 
 
+def _unlimited(gw: Gateway) -> bool:
+    """No per-client limits: behind Tor every client has one address, or there is none."""
+    return gw.settings.get("GATEWAY_WEB_BEHIND_TOR") == "1" or not request.remote_addr
+
+
 def _key(gw: Gateway) -> str | None:
-    if gw.settings.get("GATEWAY_WEB_BEHIND_TOR") == "1" or not request.remote_addr:
+    if _unlimited(gw):
         return None
     return KEY_PREFIX + gw.pseudonyms.digest("console-signin-client", request.remote_addr)
 
 
 def _pair_key(gw: Gateway, username: str) -> str | None:
-    if _key(gw) is None:
+    if _unlimited(gw):
         return None
     pair = f"{request.remote_addr}\n{username}"
     return PAIR_PREFIX + gw.pseudonyms.digest("console-signin-pair", pair)
@@ -107,7 +112,7 @@ def wait_seconds(gw: Gateway) -> int:
         pipe.get(key)
         pipe.ttl(key)
         failures, ttl = pipe.execute()
-    except Exception:  # noqa: BLE001 - Redis away: the per-user lockout still holds
+    except Exception:  # noqa: BLE001 - Redis away: no client limit (docs/threat-model.md, 13)
         return 0
     if failures is None or int(failures) < MAX_FAILURES:
         return 0
@@ -124,6 +129,6 @@ def count_failure(gw: Gateway) -> bool:
         pipe.incr(key)
         pipe.expire(key, WINDOW_SECONDS, nx=True)
         failures = int(pipe.execute()[0])
-    except Exception:  # noqa: BLE001 - Redis away: the per-user lockout still holds
+    except Exception:  # noqa: BLE001 - Redis away: no client limit (docs/threat-model.md, 13)
         return False
     return failures == MAX_FAILURES
