@@ -32,6 +32,7 @@ from .privacy import redact
 ACCESS_LOG_FORMAT = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 # A path segment this long is a token (a signed attachment link), not a name.
 TOKEN_SEGMENT = re.compile(r"[^/]{24,}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _QUERY = re.compile(r"\?[^\s'\"]*")
 _INVALID_REQUEST = "Invalid request from ip="
 # gunicorn's own start and stop lines: its address and pids, never a reporter's.
@@ -45,8 +46,13 @@ _KEPT_AS_IS = (
 
 
 def masked_path(path: str) -> str:
-    """The request path for the access log: long (token) segments masked."""
-    return TOKEN_SEGMENT.sub("…", path or "/")
+    """The request path for the access log: long (token) segments masked.
+
+    The path arrives percent-decoded, so `%0a` would start a forged log line
+    and `%00` write a NUL into the journal: control characters are escaped.
+    """
+    masked = TOKEN_SEGMENT.sub("…", path or "/")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", masked)
 
 
 def refused_kind(error: str) -> str:

@@ -13,7 +13,13 @@ from types import SimpleNamespace
 import pytest
 from gunicorn.config import Config
 
-from gateway.server_log import ACCESS_LOG_FORMAT, ErrorLogFilter, PrivateLogger, clean
+from gateway.server_log import (
+    ACCESS_LOG_FORMAT,
+    ErrorLogFilter,
+    PrivateLogger,
+    clean,
+    masked_path,
+)
 
 NUMBER, WORD, IP = "+243810000080", "Bakongololo", "198.51.100.77"
 
@@ -79,3 +85,18 @@ def test_the_access_log_has_method_path_status_and_no_query_address_or_token() -
     line = ACCESS_LOG_FORMAT % logger.atoms_wrapper_class(atoms)
     assert line == '"GET /attachments/…" 200 12 3ms'
     assert all(NUMBER not in str(v) and IP not in str(v) for v in atoms.values())
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/status", "/status"),
+        ("/r\n[INFO] forged", "/r\\x0a[INFO] forged"),
+        ("/\x00\xff/../etc/passwd", "/\\x00\xff/../etc/passwd"),
+        ("/x\r\x1b[2J\x85", "/x\\x0d\\x1b[2J\\x85"),
+        ("/تقرير", "/تقرير"),
+    ],
+)
+def test_a_decoded_path_cannot_forge_or_break_a_log_line(path: str, logged: str) -> None:
+    """gunicorn hands over the path percent-decoded: %0a, %00 or %1b would reach the journal."""
+    assert masked_path(path) == logged
