@@ -26,8 +26,10 @@ from gateway.embedded_redis import EmbeddedRedis
 from gateway.migrate import upgrade
 from gateway.models import Base
 from gateway.runtime import Gateway
+from tests.channels.telegram.conftest import TOKEN
 from tests.support import oneshot  # noqa: F401 - registers the one-message channel
 from tests.support.providers import ProviderAPI
+from tests.support.telegram_api import TelegramAPI
 from tests.support.tracker import TrackerServer
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg:///test")
@@ -128,6 +130,13 @@ def tracker() -> Iterator[TrackerServer]:
 def provider_api() -> Iterator[ProviderAPI]:
     """A local server playing the SMS and voice providers' REST APIs."""
     server = ProviderAPI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def telegram_api() -> Iterator[TelegramAPI]:
+    server = TelegramAPI(TOKEN).start()
     yield server
     server.stop()
 

@@ -17,9 +17,7 @@ or the chain forked and `audit verify` reported tampering.
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -45,11 +43,12 @@ from gateway.reports import NewReport
 from gateway.runtime import Gateway
 from gateway.users import NewUser, create_user
 from tests.conftest import _truncate, make_env
+from tests.console.conftest import CSRF
+from tests.support.kannel import stop_process
 from tests.support.private_servers import free_port
 
 pytestmark = pytest.mark.slow
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 STRANGERS = 20  # failed sign-ins fired at once; the per-client cap (20) is reached, not passed
 NEW_PASSWORD = "a long enough passphrase 42"
 
@@ -151,12 +150,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Served]
             time.sleep(0.2)
         yield Served(url, server.pid, {**os.environ, **env}, gw, cases, users)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, timeout=30)
         runtime.uninstall()
         gw.close()
 

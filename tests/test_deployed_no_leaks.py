@@ -51,7 +51,6 @@ from gateway import embedded_redis
 from gateway.request_limits import MAX_REQUEST_LINE
 from tests.channels.hotline_ivr import phone as ivr_phone
 from tests.channels.sms import harness
-from tests.channels.telegram.conftest import SECRET as TELEGRAM_SECRET
 from tests.channels.telegram.conftest import TOKEN as TELEGRAM_TOKEN
 from tests.channels.telegram.conftest import Reporter as TelegramReporter
 from tests.channels.web_form.conftest import receipt_of, send_report
@@ -95,13 +94,7 @@ ARABIC_WORD = "زنجبارستان"
 ARABIC_SMS = " ".join([ARABIC_WORD] * 70)  # 700 letters (769 characters): 12 UCS-2 parts
 SECRETS = {
     "CASE_TRACKER_SECRET": "made-up-tracker-secret-deployed-7071",
-    "TWILIO_AUTH_TOKEN": providers.TWILIO_TOKEN,
-    "AFRICASTALKING_API_KEY": providers.AT_API_KEY,
-    "AFRICASTALKING_CALLBACK_KEY": harness.AT_KEY,
-    "KANNEL_PASSWORD": providers.KANNEL_PASSWORD,
-    "KANNEL_CALLBACK_KEY": harness.KANNEL_KEY,
-    "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
-    "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+    **harness.CHANNEL_SECRETS,
 }
 TELEGRAM_USER = {
     "id": 7700000042,

@@ -20,7 +20,6 @@ i18n/discreet-words/ (with the inflections and SMS spellings). Checked here:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from functools import cache
 
 import pytest
@@ -174,13 +173,6 @@ def _delete_hint(locale: str, english: str) -> str:
 
 FOCAL_MESSAGE = "Please call us when you can."
 TELEGRAM_LOCALES = ["en", "ar", "sw"]
-
-
-@pytest.fixture
-def telegram_api() -> Iterator[TelegramAPI]:
-    server = TelegramAPI(TOKEN).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

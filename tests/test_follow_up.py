@@ -10,7 +10,6 @@ APIs. Each test runs on PostgreSQL + Redis and on the embedded default.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from itertools import count
 from typing import Any
@@ -96,21 +95,16 @@ def telegram_reporter(gw: Gateway, client: FlaskClient, api: TelegramAPI) -> Tex
 
 
 @pytest.fixture
-def bot_api() -> Iterator[TelegramAPI]:
-    server = TelegramAPI(TOKEN).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def env(env: dict[str, str], provider_api: ProviderAPI, bot_api: TelegramAPI) -> dict[str, str]:
+def env(
+    env: dict[str, str], provider_api: ProviderAPI, telegram_api: TelegramAPI
+) -> dict[str, str]:
     """Twilio and Telegram pointed at the local servers."""
     return {
         **env,
         **provider_api.settings(),
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "TELEGRAM_API_BASE_URL": bot_api.url,
+        "TELEGRAM_API_BASE_URL": telegram_api.url,
     }
 
 
@@ -174,9 +168,9 @@ def age_case(gw: Gateway, number: str, days: int) -> None:
 
 
 @pytest.fixture(params=["sms", "whatsapp", "telegram"])
-def reporter(request, gw, client, provider_api, bot_api) -> Texting:  # type: ignore[no-untyped-def]
+def reporter(request, gw, client, provider_api, telegram_api) -> Texting:  # type: ignore[no-untyped-def]
     if request.param == "telegram":
-        return telegram_reporter(gw, client, bot_api)
+        return telegram_reporter(gw, client, telegram_api)
     return twilio_reporter(gw, client, provider_api, request.param)
 
 
@@ -203,7 +197,7 @@ def test_the_issue_scenario_every_text_reaches_the_case(gw, reporter, focal, tra
 
 
 def test_a_reporter_who_did_not_consent_loses_nothing_and_gets_only_answers(
-    gw, client, provider_api, bot_api, focal
+    gw, client, provider_api, telegram_api, focal
 ) -> None:  # type: ignore[no-untyped-def]
     """No address kept: each message is answered once, nothing else is pushed."""
     reporter = twilio_reporter(gw, client, provider_api, "sms")
@@ -222,7 +216,7 @@ def test_a_reporter_who_did_not_consent_loses_nothing_and_gets_only_answers(
 
 
 def test_an_answer_to_the_focal_point_during_a_new_report_goes_to_the_case(
-    gw, client, provider_api, bot_api, focal
+    gw, client, provider_api, telegram_api, focal
 ) -> None:  # type: ignore[no-untyped-def]
     """The question asked last is the one answered: a digit too."""
     reporter = twilio_reporter(gw, client, provider_api, "sms")
@@ -237,7 +231,7 @@ def test_an_answer_to_the_focal_point_during_a_new_report_goes_to_the_case(
 
 
 def test_an_older_case_asks_once_and_keeps_the_text_whatever_the_answer(
-    gw, client, provider_api, bot_api
+    gw, client, provider_api, telegram_api
 ) -> None:  # type: ignore[no-untyped-def]
     reporter = twilio_reporter(gw, client, provider_api, "sms")
     number, _ = reporter.file(consent=True)
@@ -279,7 +273,7 @@ def test_an_older_case_asks_once_and_keeps_the_text_whatever_the_answer(
     ],
 )
 def test_keywords_keep_their_meaning_after_filing(
-    gw, client, provider_api, bot_api, make: str, reply: str
+    gw, client, provider_api, telegram_api, make: str, reply: str
 ) -> None:  # type: ignore[no-untyped-def]
     reporter = twilio_reporter(gw, client, provider_api, "sms")
     number, pin = reporter.file(consent=True)
@@ -289,7 +283,7 @@ def test_keywords_keep_their_meaning_after_filing(
     assert from_reporter(gw) == {digits(number): []}
 
 
-def test_a_closed_case_takes_no_additions(gw, client, provider_api, bot_api) -> None:  # type: ignore[no-untyped-def]
+def test_a_closed_case_takes_no_additions(gw, client, provider_api, telegram_api) -> None:  # type: ignore[no-untyped-def]
     reporter = twilio_reporter(gw, client, provider_api, "sms")
     number, _ = reporter.file(consent=True)
     with gw.sessions() as session, session.begin():
@@ -299,7 +293,7 @@ def test_a_closed_case_takes_no_additions(gw, client, provider_api, bot_api) -> 
 
 
 def test_a_case_closed_while_asking_makes_the_held_text_a_new_report(
-    gw, client, provider_api, bot_api
+    gw, client, provider_api, telegram_api
 ) -> None:  # type: ignore[no-untyped-def]
     reporter = twilio_reporter(gw, client, provider_api, "sms")
     number, _ = reporter.file(consent=True)
@@ -313,7 +307,7 @@ def test_a_case_closed_while_asking_makes_the_held_text_a_new_report(
 
 
 def test_a_photo_sent_after_filing_is_attached_to_the_case(
-    gw, client, provider_api, bot_api
+    gw, client, provider_api, telegram_api
 ) -> None:  # type: ignore[no-untyped-def]
     reporter = twilio_reporter(gw, client, provider_api, "whatsapp")
     number, _ = reporter.file(consent=True)

@@ -38,7 +38,6 @@ from tests.channels.web_form.conftest import receipt_of, send_report
 from tests.channels.web_form.nojs import Browser, main_form
 from tests.support.jobs import run_jobs
 from tests.support.questions import all_but_last
-from tests.support.telegram_api import TelegramAPI
 
 PHONE = "+243810000040"
 STATEMENT = "Captain Okonkwo took money for food"
@@ -122,13 +121,6 @@ def message_the_reporter(gw, tracker) -> int:  # type: ignore[no-untyped-def]
 
 
 # --- the servers that play the providers, and the gateway's settings for them ---------------
-
-
-@pytest.fixture
-def telegram_api() -> Iterator[TelegramAPI]:
-    server = TelegramAPI(TELEGRAM_TOKEN).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -401,7 +393,6 @@ def test_no_secret_setting_reaches_the_logs(
     from gateway.forwarders import primero as primero_module
     from gateway.runtime import Gateway
     from tests.forwarders.test_primero import PrimeroServer
-    from tests.support import providers
     from tests.support.tracker import TrackerServer
 
     secrets = {
@@ -411,13 +402,7 @@ def test_no_secret_setting_reaches_the_logs(
         "CASE_TRACKER_SECRET": "made-up-tracker-secret-14142135",
         "PRIMERO_PASSWORD": "made-up-primero-password-1732",
         "SMTP_URL": "smtp://alerts:made-up-smtp-password-2236@127.0.0.1:9",
-        "TWILIO_AUTH_TOKEN": providers.TWILIO_TOKEN,
-        "AFRICASTALKING_API_KEY": providers.AT_API_KEY,
-        "AFRICASTALKING_CALLBACK_KEY": harness.AT_KEY,
-        "KANNEL_PASSWORD": providers.KANNEL_PASSWORD,
-        "KANNEL_CALLBACK_KEY": harness.KANNEL_KEY,
-        "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
-        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        **harness.CHANNEL_SECRETS,
     }
     tracker = TrackerServer(secret=secrets["CASE_TRACKER_SECRET"]).start()
     primero = PrimeroServer(password=secrets["PRIMERO_PASSWORD"]).start()

@@ -73,13 +73,6 @@ def test_origins_compare_scheme_host_and_port() -> None:
 
 
 @pytest.fixture
-def twilio_api() -> Iterator[ProviderAPI]:
-    server = ProviderAPI().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def elsewhere() -> Iterator[ProviderAPI]:
     server = ProviderAPI().start()
     yield server
@@ -90,13 +83,13 @@ def account(api: ProviderAPI) -> ProviderOrigin:
     return ProviderOrigin(api.url, (providers.TWILIO_SID, providers.TWILIO_TOKEN))
 
 
-def test_credentials_reach_the_origin_and_no_redirect_target(twilio_api, elsewhere) -> None:  # type: ignore[no-untyped-def]
-    twilio_api.media["/media/ME1"] = b"own"
-    twilio_api.redirects["/media/ME2"] = elsewhere.url + "/signed/ME2?sig=1"
+def test_credentials_reach_the_origin_and_no_redirect_target(provider_api, elsewhere) -> None:  # type: ignore[no-untyped-def]
+    provider_api.media["/media/ME1"] = b"own"
+    provider_api.redirects["/media/ME2"] = elsewhere.url + "/signed/ME2?sig=1"
     elsewhere.public_media["/signed/ME2"] = b"signed"
-    assert account(twilio_api).fetch(twilio_api.url + "/media/ME1", 100) == b"own"
-    assert account(twilio_api).fetch(twilio_api.url + "/media/ME2", 100) == b"signed"
-    assert all(c.headers.get("authorization") for c in twilio_api.calls)
+    assert account(provider_api).fetch(provider_api.url + "/media/ME1", 100) == b"own"
+    assert account(provider_api).fetch(provider_api.url + "/media/ME2", 100) == b"signed"
+    assert all(c.headers.get("authorization") for c in provider_api.calls)
     [hop] = elsewhere.calls
     assert "authorization" not in hop.headers and hop.query == {"sig": "1"}
 
@@ -106,18 +99,18 @@ def test_credentials_reach_the_origin_and_no_redirect_target(twilio_api, elsewhe
     ["{other}/media/ME1", "{own}@{other_host}/media/ME1", "{other}/media/ME1#{own}"],
     ids=["another port", "user info", "fragment"],
 )
-def test_another_host_gets_no_request_at_all(twilio_api, elsewhere, url: str) -> None:  # type: ignore[no-untyped-def]
+def test_another_host_gets_no_request_at_all(provider_api, elsewhere, url: str) -> None:  # type: ignore[no-untyped-def]
     elsewhere.public_media["/media/ME1"] = b"x"
     target = url.format(
-        other=elsewhere.url, own=twilio_api.url, other_host=elsewhere.url.split("//")[1]
+        other=elsewhere.url, own=provider_api.url, other_host=elsewhere.url.split("//")[1]
     )
     with pytest.raises(ForeignMediaUrl):
-        account(twilio_api).fetch(target, 100)
+        account(provider_api).fetch(target, 100)
     assert elsewhere.calls == []
 
 
-def test_a_file_over_the_cap_is_refused(twilio_api) -> None:  # type: ignore[no-untyped-def]
-    twilio_api.media["/media/BIG"] = b"x" * 1001
+def test_a_file_over_the_cap_is_refused(provider_api) -> None:  # type: ignore[no-untyped-def]
+    provider_api.media["/media/BIG"] = b"x" * 1001
     with pytest.raises(MediaTooLarge):
-        account(twilio_api).fetch(twilio_api.url + "/media/BIG", 1000)
-    assert account(twilio_api).fetch(twilio_api.url + "/media/BIG", 1001) == b"x" * 1001
+        account(provider_api).fetch(provider_api.url + "/media/BIG", 1000)
+    assert account(provider_api).fetch(provider_api.url + "/media/BIG", 1001) == b"x" * 1001

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import socket
 import tempfile
@@ -45,34 +44,24 @@ from urllib.parse import quote, urlencode
 import pytest
 import redis as redis_lib
 from cryptography.fernet import Fernet
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, func, select
-from twilio.request_validator import RequestValidator
 
 from gateway.models import Base, InboundEvent
 from gateway.privacy import Cipher
 from gateway.request_limits import MAX_REQUEST_LINE
 from tests.channels.sms import harness
 from tests.channels.telegram.conftest import SECRET as TELEGRAM_SECRET
-from tests.channels.telegram.conftest import TOKEN as TELEGRAM_TOKEN
 from tests.support import providers
 from tests.support.private_servers import free_port
 from tests.support.served import CLIENT_ADDRESS, Process, base_env, fresh_pg_schema, wait_healthy
+from tests.test_hostile_input import EXAMPLES, HOSTILE, twilio_sign
 
 pytestmark = pytest.mark.slow
 
 # Each example is one to three real HTTP requests of up to 256 KiB: a few per property.
-EXAMPLES = max(4, int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "30")) // 4)
-PROPERTY = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+PROPERTY = settings(HOSTILE, max_examples=max(4, EXAMPLES // 4))
 PUBLIC_BASE_URL = harness.PUBLIC_BASE_URL  # what Twilio signs; the process is told the same
 NOWHERE = "http://127.0.0.1:9"  # nothing listens: the web process sends nothing anyway
 HTTP_VERSION = " HTTP/1.1"
@@ -198,19 +187,13 @@ def served(real_redis_url: str) -> Iterator[Served]:
             CASE_TRACKER_URL=NOWHERE,
             CASE_TRACKER_SECRET="made-up-tracker-secret-request-line-3307",
             TWILIO_ACCOUNT_SID=providers.TWILIO_SID,
-            TWILIO_AUTH_TOKEN=providers.TWILIO_TOKEN,
             TWILIO_API_BASE_URL=NOWHERE,
             AFRICASTALKING_USERNAME=providers.AT_USERNAME,
-            AFRICASTALKING_API_KEY=providers.AT_API_KEY,
-            AFRICASTALKING_CALLBACK_KEY=harness.AT_KEY,
             AFRICASTALKING_API_BASE_URL=NOWHERE,
             KANNEL_SENDSMS_URL=NOWHERE + "/cgi-bin/sendsms",
             KANNEL_USERNAME=providers.KANNEL_USERNAME,
-            KANNEL_PASSWORD=providers.KANNEL_PASSWORD,
-            KANNEL_CALLBACK_KEY=harness.KANNEL_KEY,
-            TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN,
-            TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
             TELEGRAM_API_BASE_URL=NOWHERE,
+            **harness.CHANNEL_SECRETS,
         )
         args = ["serve", "--port", str(port), "--workers", "1", "--threads", "2"]
         serve = Process.start("serve", [*args, "--data-dir", str(root / "var")], env, logs, root)
@@ -312,7 +295,7 @@ def twilio(path: str, fields: Callable[[str], dict[str, str]]) -> Callable[..., 
         target = f"{path}?x={query}"
         data = fields(body)
         token = "not-the-token" if forged else providers.TWILIO_TOKEN
-        signature = RequestValidator(token).compute_signature(PUBLIC_BASE_URL + target, data)
+        signature = twilio_sign(target, data, token)
         return Request("POST", target, form(data), (*FORM, ("X-Twilio-Signature", signature)))
 
     return build

@@ -26,6 +26,8 @@ from twilio.request_validator import RequestValidator
 
 from gateway.models import InboundEvent, OutboundMessage
 from gateway.runtime import Gateway
+from tests.channels.telegram.conftest import SECRET as TELEGRAM_SECRET
+from tests.channels.telegram.conftest import TOKEN as TELEGRAM_TOKEN
 from tests.support import providers
 from tests.support.jobs import run_jobs
 
@@ -40,6 +42,16 @@ SECRETS = (
     AT_KEY,
     KANNEL_KEY,
 )
+# Every channel's secret setting, as the gateway is configured with them.
+CHANNEL_SECRETS = {
+    "TWILIO_AUTH_TOKEN": providers.TWILIO_TOKEN,
+    "AFRICASTALKING_API_KEY": providers.AT_API_KEY,
+    "AFRICASTALKING_CALLBACK_KEY": AT_KEY,
+    "KANNEL_PASSWORD": providers.KANNEL_PASSWORD,
+    "KANNEL_CALLBACK_KEY": KANNEL_KEY,
+    "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+    "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+}
 
 
 def fixture(provider: str, name: str) -> dict[str, Any]:

@@ -30,19 +30,22 @@ from tests.channels.sms.harness import Case as Row
 from tests.support.jobs import run_jobs
 from tests.support.questions import answers
 
+# The plain text message, the same in the get-url and the post-url tables.
+TEXT = Row(
+    "text",
+    "mo_text",
+    expect=Expect(
+        "sms",
+        "+243810000301",
+        "The camp guard took my phone",
+        message_id="9ed14ab7-c580-405f-b0f2-bfc16b760301",
+        received_year=2026,
+    ),
+)
+
 CASES = with_auth_cases(
     [
-        Row(
-            "text",
-            "mo_text",
-            expect=Expect(
-                "sms",
-                "+243810000301",
-                "The camp guard took my phone",
-                message_id="9ed14ab7-c580-405f-b0f2-bfc16b760301",
-                received_year=2026,
-            ),
-        ),
+        TEXT,
         Row(
             "arabic as UCS-2 bytes (mo-recode off)",
             "mo_ucs2_raw",
@@ -228,17 +231,7 @@ class KannelPost(Kannel):
 
 POST_CASES = with_auth_cases(
     [
-        Row(
-            "text",
-            "mo_text",
-            expect=Expect(
-                "sms",
-                "+243810000301",
-                "The camp guard took my phone",
-                message_id="9ed14ab7-c580-405f-b0f2-bfc16b760301",
-                received_year=2026,
-            ),
-        ),
+        TEXT,
         Row(
             "arabic as UTF-16BE (mo-recode off)",
             "mo_ucs2_raw",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +39,6 @@ def fixture_body(name: str) -> bytes:
 
 def fixture_json(name: str) -> dict[str, Any]:
     return json.loads(fixture_body(name))
-
-
-@pytest.fixture
-def telegram_api() -> Iterator[TelegramAPI]:
-    server = TelegramAPI(TOKEN).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
