@@ -21,8 +21,8 @@ import redis as redis_lib
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
-from gateway.embedded_redis import EmbeddedRedis
-from gateway.migrate import upgrade
+from gateway.core.embedded_redis import EmbeddedRedis
+from gateway.core.migrate import upgrade
 
 PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg:///test")

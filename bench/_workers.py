@@ -76,12 +76,14 @@ def wait_registered(queue: Queue, count: int, timeout: float = 60) -> None:
 def _bench_channel() -> None:
     from sqlalchemy.orm import Session
 
-    from gateway import handlers, i18n, outbound
-    from gateway.cases import file_report
-    from gateway.handlers import Effects, queue_message, receipt_text
-    from gateway.models import InboundEvent
-    from gateway.reports import NewReport
-    from gateway.runtime import Gateway
+    from gateway.cases.filing import file_report
+    from gateway.cases.reports import NewReport
+    from gateway.core import i18n
+    from gateway.core.models import InboundEvent
+    from gateway.core.runtime import Gateway
+    from gateway.work import dispatch as handlers
+    from gateway.work import outbound
+    from gateway.work.dispatch import Effects, queue_message, receipt_text
 
     def one_message_report(
         session: Session, gw: Gateway, event: InboundEvent, payload: dict[str, object]
@@ -122,7 +124,7 @@ def _bench_channel() -> None:
         # Diagnostic only: what the pipeline costs without its deliberately slow hash.
         from argon2 import PasswordHasher
 
-        from gateway import numbering
+        from gateway.cases import numbering
 
         numbering._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 

@@ -106,7 +106,8 @@ class Seeder:
         self._save_counters()
 
     def _batch(self, size: int) -> None:
-        from gateway.models import (
+        from gateway.cases.numbering import CaseNumber
+        from gateway.core.models import (
             Case,
             CaseEvent,
             Conversation,
@@ -117,7 +118,6 @@ class Seeder:
             ProviderCleanup,
             Report,
         )
-        from gateway.numbering import CaseNumber
 
         rng, cipher = self.rng, self.gw.cipher
         cases = []
@@ -323,7 +323,7 @@ class Seeder:
     def _save_counters(self) -> None:
         from sqlalchemy import delete, insert
 
-        from gateway.models import CaseNumberCounter
+        from gateway.core.models import CaseNumberCounter
 
         with self.gw.engine.begin() as conn:
             conn.execute(delete(CaseNumberCounter))
@@ -393,7 +393,7 @@ class Probe:
         import pyotp
         from sqlalchemy import update
 
-        from gateway.models import User
+        from gateway.core.models import User
 
         user = self.seeder.user
         with self.gw.engine.begin() as conn:
@@ -446,7 +446,7 @@ class Probe:
         assert answer.status_code == 200, answer.status_code
 
     def sweep(self) -> None:
-        from gateway.sweeper import sweep
+        from gateway.work.sweeper import sweep
 
         result = sweep(self.gw)
         assert result.total == 0, result
@@ -455,7 +455,7 @@ class Probe:
         """The intake probe's rows and jobs go, so they do not count in the next figures."""
         from sqlalchemy import delete
 
-        from gateway.models import InboundEvent
+        from gateway.core.models import InboundEvent
 
         with self.gw.engine.begin() as conn:
             conn.execute(
@@ -493,7 +493,7 @@ def analyze(gw: Any) -> None:
     from sqlalchemy import text
 
     if gw.engine.dialect.name == "postgresql":
-        from gateway.models import Base
+        from gateway.core.models import Base
 
         with gw.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in Base.metadata.sorted_tables:
@@ -517,10 +517,10 @@ def measure(probe: Probe) -> dict[str, float]:
 
 def grow(kind: str) -> Iterator[tuple[str, int, dict[str, float]]]:
     """(backend name, size, figures) for every size, on one backend."""
-    from gateway import runtime
-    from gateway.config import Settings
-    from gateway.runtime import Gateway
-    from gateway.users import create_user
+    from gateway.console.users import create_user
+    from gateway.core import runtime
+    from gateway.core.config import Settings
+    from gateway.core.runtime import Gateway
 
     with services.backend(kind) as backend:
         env = backend.env(
@@ -537,7 +537,7 @@ def grow(kind: str) -> Iterator[tuple[str, int, dict[str, float]]]:
                 user = create_user(session, gw.cipher, "growth_admin", "admin", actor="bench")
             from sqlalchemy import select
 
-            from gateway.models import User
+            from gateway.core.models import User
 
             with gw.sessions() as session:
                 user_id = session.scalar(select(User.id).where(User.username == user.username))

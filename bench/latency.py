@@ -50,7 +50,7 @@ def floor_first(tracker_url: str, key: str) -> None:
     """The floor's first job: enqueue the second, as the intake job enqueues forwarding."""
     from rq import Queue, get_current_job
 
-    from gateway.work import JOB_OPTIONS
+    from gateway.work.claims import JOB_OPTIONS
 
     job = get_current_job()
     assert job is not None
@@ -99,7 +99,7 @@ def floor(backend: services.Backend, tracker: AcceptingTracker) -> list[float]:
     import redis as redis_lib
     from rq import Queue
 
-    from gateway.work import JOB_OPTIONS
+    from gateway.work.claims import JOB_OPTIONS
 
     connection = redis_lib.Redis.from_url(backend.redis_url)
     queue = Queue(workers.NOOP_QUEUE, connection=connection)
@@ -128,11 +128,12 @@ def reports(
     """Submit to tracker for `count` one-message reports; and what the check afterwards found."""
     from sqlalchemy import func, select
 
-    from gateway import intake, runtime
-    from gateway.config import Settings
-    from gateway.inbound import InboundMessage
-    from gateway.models import Case
-    from gateway.runtime import Gateway
+    from gateway.core import runtime
+    from gateway.core.config import Settings
+    from gateway.core.inbound import InboundMessage
+    from gateway.core.models import Case
+    from gateway.core.runtime import Gateway
+    from gateway.intake import submit as intake
 
     env = backend.env(
         CASE_TRACKER_URL=tracker.url,

@@ -225,7 +225,7 @@ def floor_memory(backend: services.Backend, requests: int) -> dict[str, Memory]:
     import redis as redis_lib
     from rq import Queue
 
-    from gateway.work import JOB_OPTIONS
+    from gateway.work.claims import JOB_OPTIONS
 
     figures: dict[str, Memory] = {}
     processes: list[subprocess.Popen[bytes]] = []

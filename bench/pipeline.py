@@ -43,7 +43,7 @@ def noop_floor(backend: services.Backend) -> tuple[float, float]:
     """(no-op jobs/s through WORKERS processes, enqueues/s from one process)."""
     import redis as redis_lib
 
-    from gateway.work import JOB_OPTIONS
+    from gateway.work.claims import JOB_OPTIONS
 
     connection = redis_lib.Redis.from_url(backend.redis_url)
     queue = Queue(workers.NOOP_QUEUE, connection=connection)
@@ -77,11 +77,12 @@ def pipeline(backend: services.Backend, cheap_hash: bool = False) -> tuple[float
         backend: a clean backend; the run leaves REPORTS cases in it.
         cheap_hash: the workers hash PINs with Argon2id at its cheapest (diagnostic).
     """
-    from gateway import intake, runtime
-    from gateway.config import Settings
-    from gateway.inbound import InboundMessage
-    from gateway.models import Case, OutboxEntry
-    from gateway.runtime import Gateway
+    from gateway.core import runtime
+    from gateway.core.config import Settings
+    from gateway.core.inbound import InboundMessage
+    from gateway.core.models import Case, OutboxEntry
+    from gateway.core.runtime import Gateway
+    from gateway.intake import submit as intake
 
     with AcceptingTracker() as tracker:
         env = backend.env(

@@ -28,10 +28,11 @@ import time
 
 from bench import Row, markdown_table
 from bench._services import backend
-from gateway import i18n, mailbox
 from gateway.app import create_app
-from gateway.config import Settings
-from gateway.runtime import Gateway
+from gateway.cases import mailbox
+from gateway.core import i18n
+from gateway.core.config import Settings
+from gateway.core.runtime import Gateway
 from tests.channels.web_form import chromium as chromium_setup
 from tests.channels.web_form.nojs import Browser, main_form
 

@@ -14,7 +14,7 @@ at BENCH_TIMEOUT seconds (default 300) whatever it has done.
 
 Segments: one complete report by SMS (statement, the five questions
 answered, the receipt) in each language that has a catalog, counting the
-SMS segments of every message the gateway sends (gateway.sms_length),
+SMS segments of every message the gateway sends (gateway.conversation.segments),
 against the number of messages (one segment each at best).
 
 Run alone: `python -m bench webhook` (or `python -m bench.webhook`).
@@ -218,7 +218,7 @@ def webhook(backend: services.Backend) -> list[Row]:
 def _check_stored(backend: services.Backend, expected: int) -> None:
     from sqlalchemy import create_engine, func, select
 
-    from gateway.models import InboundEvent
+    from gateway.core.models import InboundEvent
 
     engine = create_engine(backend.database_url)
     with engine.connect() as conn:
@@ -235,11 +235,13 @@ def segments_per_report(backend: services.Backend) -> list[Row]:
     """One complete SMS report per language, counting the segments of what is sent."""
     from rq import SimpleWorker
 
-    from gateway import i18n, intake, outbound, runtime
-    from gateway.config import Settings
-    from gateway.inbound import InboundMessage
-    from gateway.runtime import Gateway
-    from gateway.sms_length import measure
+    from gateway.conversation.segments import measure
+    from gateway.core import i18n, runtime
+    from gateway.core.config import Settings
+    from gateway.core.inbound import InboundMessage
+    from gateway.core.runtime import Gateway
+    from gateway.intake import submit as intake
+    from gateway.work import outbound
 
     sent: list[str] = []
 

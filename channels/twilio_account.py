@@ -8,8 +8,8 @@ by default Twilio's own.
 
 from __future__ import annotations
 
-from gateway.config import Settings
-from gateway.provider_fetch import ProviderOrigin
+from gateway.core.config import Settings
+from gateway.core.provider_fetch import ProviderOrigin
 
 DEFAULT_API_BASE_URL = "https://api.twilio.com"
 

@@ -17,7 +17,7 @@ from flask import Request
 from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from gateway.config import Settings
+from gateway.core.config import Settings
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 

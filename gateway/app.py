@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import runtime
-from .config import Settings
-from .privacy import install_log_redaction
-from .request_limits import RequestLineLimit
-from .runtime import Gateway
+from gateway.core import runtime
+from gateway.core.config import Settings
+from gateway.core.privacy import install_log_redaction
+from gateway.core.runtime import Gateway
+from gateway.web.request_limits import RequestLineLimit
 
 # Channel packages, each exposing `blueprint` (and registering its senders).
 CHANNEL_MODULES: tuple[str, ...] = (
@@ -29,9 +29,9 @@ DEFAULT_CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 GATEWAY_BLUEPRINTS: tuple[str, ...] = (
-    "gateway.health",
-    "gateway.attachments",
-    "gateway.tracker_callback",
+    "gateway.web.health",
+    "gateway.web.attachments",
+    "gateway.web.tracker_callback",
     "gateway.console",
 )
 
@@ -80,7 +80,7 @@ def create_app(
     for module in load_channel_modules():
         app.register_blueprint(module.blueprint)  # type: ignore[attr-defined]
     if gateway.settings.get("GATEWAY_DEMO_TRACKER") == "1":
-        from .demo_tracker import blueprint as demo_tracker
+        from gateway.web.demo_tracker import blueprint as demo_tracker
 
         app.register_blueprint(demo_tracker)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .config import ConfigError, Settings, data_directory, generate_keys
-from .private_files import private_umask, tighten
+from gateway.core.config import ConfigError, Settings, data_directory, generate_keys
+from gateway.core.private_files import private_umask, tighten
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -20,12 +20,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _gateway(args: argparse.Namespace, need_redis: bool = False):  # type: ignore[no-untyped-def]
-    from . import runtime
-    from .runtime import Gateway
+    from gateway.core import runtime
+    from gateway.core.runtime import Gateway
 
     settings = _settings(args)
     if need_redis and settings.uses_embedded_redis:
-        from .embedded_redis import EmbeddedRedis
+        from gateway.core.embedded_redis import EmbeddedRedis
 
         args._embedded = EmbeddedRedis(settings.data_dir).start()
     return runtime.install(Gateway.from_settings(settings))
@@ -35,25 +35,25 @@ def _gateway(args: argparse.Namespace, need_redis: bool = False):  # type: ignor
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .processes import run_demo
+    from gateway.processes import run_demo
 
     return run_demo(args.data_dir, args.port, args.host)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .processes import run_server
+    from gateway.processes import run_server
 
     return run_server(_settings(args), args.host, args.port, args.workers, args.threads)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from .processes import run_worker
+    from gateway.processes import run_worker
 
     return run_worker(_settings(args), burst=args.burst, sweeper=not args.no_sweeper)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from .migrate import upgrade
+    from gateway.core.migrate import upgrade
 
     settings = _settings(args)
     upgrade(settings.database_url)
@@ -62,7 +62,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
-    from .users import UserError, create_user
+    from gateway.console.users import UserError, create_user
 
     gw = _gateway(args)
     try:
@@ -89,7 +89,7 @@ def _forwarding_state(states: list[str]) -> str:
 
 
 def _case_summary(case: Any, prefix: str) -> dict[str, Any]:
-    from .cases import display_number
+    from gateway.cases.filing import display_number
 
     return {
         "case_number": display_number(case, prefix),
@@ -109,7 +109,7 @@ def _case_summary(case: Any, prefix: str) -> dict[str, Any]:
 def cmd_cases_list(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import selectinload
 
-    from .models import Case
+    from gateway.core.models import Case
 
     gw = _gateway(args)
     prefix = gw.settings.case_number_prefix
@@ -136,7 +136,7 @@ def cmd_cases_list(args: argparse.Namespace) -> int:
 
 
 def cmd_cases_show(args: argparse.Namespace) -> int:
-    from .cases import find_case
+    from gateway.cases.filing import find_case
 
     gw = _gateway(args)
     with gw.sessions() as session:
@@ -173,9 +173,9 @@ def cmd_cases_show(args: argparse.Namespace) -> int:
 
 
 def cmd_forwarding_retry(args: argparse.Namespace) -> int:
-    from .cases import find_case
-    from .jobs import retry_dead
-    from .models import OutboxEntry
+    from gateway.cases.filing import find_case
+    from gateway.core.models import OutboxEntry
+    from gateway.work.jobs import retry_dead
 
     gw = _gateway(args, need_redis=True)
     ids = None
@@ -194,7 +194,7 @@ def cmd_forwarding_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_forwarders_test(args: argparse.Namespace) -> int:
-    from .forwarders import build, test_delivery
+    from gateway.forwarders import build, test_delivery
 
     gw = _gateway(args)
     failures = 0
@@ -214,7 +214,7 @@ def cmd_forwarders_test(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweeper import sweep
+    from gateway.work.sweeper import sweep
 
     result = sweep(_gateway(args, need_redis=True))
     print(
@@ -225,7 +225,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from .retention import purge
+    from gateway.work.retention import purge
 
     counts = purge(_gateway(args))
     print(", ".join(f"{name}: {count}" for name, count in counts.items()))
@@ -233,7 +233,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
-    from .keys import rotate_all
+    from gateway.core.keys import rotate_all
 
     counts = rotate_all(_gateway(args))
     print(
@@ -247,8 +247,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Walk the audit chain; exit 1 at the first entry changed, removed or inserted."""
     from sqlalchemy import func
 
-    from .audit import Anchor, head, verify
-    from .models import AuditEntry
+    from gateway.cases.audit import Anchor, head, verify
+    from gateway.core.models import AuditEntry
 
     try:
         anchor = Anchor.parse(args.anchor) if args.anchor else None
@@ -298,8 +298,8 @@ def cmd_telegram_set_webhook(args: argparse.Namespace) -> int:
 
 
 def cmd_i18n_review_list(args: argparse.Namespace) -> int:
-    from .i18n import review_list
-    from .keywords import KEYWORDS, NEEDS_REVIEW
+    from gateway.conversation.keywords import KEYWORDS, NEEDS_REVIEW
+    from gateway.core.i18n import review_list
 
     for locale, msgids in review_list([args.locale] if args.locale else None).items():
         words = KEYWORDS.get(locale, {}) if locale in NEEDS_REVIEW else {}
@@ -308,7 +308,7 @@ def cmd_i18n_review_list(args: argparse.Namespace) -> int:
             print("  " + msgid.replace("\n", " "))
         if words:
             listed = "; ".join(f"{meaning}: {', '.join(said)}" for meaning, said in words.items())
-            print(f"  keywords (gateway/keywords.py): {listed}")
+            print(f"  keywords (gateway/conversation/keywords.py): {listed}")
     return 0
 
 
@@ -435,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     import logging
 
-    from .privacy import install_log_redaction
+    from gateway.core.privacy import install_log_redaction
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

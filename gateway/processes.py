@@ -11,18 +11,18 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from .config import ConfigError, Settings, data_directory, write_keys_file
-from .request_limits import MAX_REQUEST_LINE
-from .server_log import ACCESS_LOG_FORMAT, PrivateLogger
+from gateway.core.config import ConfigError, Settings, data_directory, write_keys_file
+from gateway.web.request_limits import MAX_REQUEST_LINE
+from gateway.web.server_log import ACCESS_LOG_FORMAT, PrivateLogger
 
 if TYPE_CHECKING:
-    from .users import NewUser
+    from gateway.console.users import NewUser
 
 log = logging.getLogger(__name__)
 
 
 def _check_forwarders(settings: Settings) -> None:
-    from .forwarders import validate
+    from gateway.forwarders import validate
 
     problems = validate(settings)
     if problems:
@@ -32,7 +32,7 @@ def _check_forwarders(settings: Settings) -> None:
 def _embedded_redis(settings: Settings):  # type: ignore[no-untyped-def]
     if not settings.uses_embedded_redis:
         return None
-    from .embedded_redis import EmbeddedRedis
+    from gateway.core.embedded_redis import EmbeddedRedis
 
     return EmbeddedRedis(settings.data_dir).start()
 
@@ -43,7 +43,7 @@ def _start_spool_loader(worker) -> None:  # type: ignore[no-untyped-def]
     The spool is on the web machine's disk, which a worker on another machine
     cannot see; so every web process runs a loader thread for it.
     """
-    from .spool import SpoolLoader
+    from gateway.work.spool import SpoolLoader
 
     gateway = worker.wsgi.extensions["gateway"]
     SpoolLoader(
@@ -96,7 +96,7 @@ def run_server(settings: Settings, host: str, port: int, workers: int, threads: 
                 self.cfg.set("control_socket_disable", True)
 
         def load(self):  # type: ignore[no-untyped-def]
-            from .app import create_app
+            from gateway.app import create_app
 
             return create_app(settings)
 
@@ -112,10 +112,10 @@ def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) ->
     """An RQ worker on every gateway queue, with RQ's scheduler and the sweeper."""
     from rq import SimpleWorker
 
-    from . import runtime
-    from .app import load_channel_modules
-    from .runtime import Gateway
-    from .sweeper import SweeperThread
+    from gateway.app import load_channel_modules
+    from gateway.core import runtime
+    from gateway.core.runtime import Gateway
+    from gateway.work.sweeper import SweeperThread
 
     _check_forwarders(settings)
     embedded = _embedded_redis(settings)
@@ -144,10 +144,10 @@ def demo_admin(settings: Settings) -> NewUser:
     """
     from sqlalchemy import select
 
-    from .db import make_engine, make_sessionmaker
-    from .models import Role, User
-    from .privacy import Cipher
-    from .users import create_user, reset_credentials
+    from gateway.console.users import create_user, reset_credentials
+    from gateway.core.db import make_engine, make_sessionmaker
+    from gateway.core.models import Role, User
+    from gateway.core.privacy import Cipher
 
     engine = make_engine(settings.database_url)
     cipher = Cipher(settings.data_key)
@@ -162,8 +162,8 @@ def demo_admin(settings: Settings) -> NewUser:
 
 def run_demo(data_dir: str | None, port: int, host: str) -> int:
     """Database, embedded Redis, web server, worker and sweeper; Ctrl-C stops all."""
-    from .embedded_redis import EmbeddedRedis
-    from .migrate import upgrade
+    from gateway.core.embedded_redis import EmbeddedRedis
+    from gateway.core.migrate import upgrade
 
     directory = data_directory(data_dir)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -20,12 +20,12 @@ import redis as redis_lib
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
-from gateway import runtime
-from gateway.config import Settings
-from gateway.embedded_redis import EmbeddedRedis
-from gateway.migrate import upgrade
-from gateway.models import Base
-from gateway.runtime import Gateway
+from gateway.core import runtime
+from gateway.core.config import Settings
+from gateway.core.embedded_redis import EmbeddedRedis
+from gateway.core.migrate import upgrade
+from gateway.core.models import Base
+from gateway.core.runtime import Gateway
 from tests.channels.telegram.conftest import TOKEN
 from tests.support import oneshot  # noqa: F401 - registers the one-message channel
 from tests.support.providers import ProviderAPI

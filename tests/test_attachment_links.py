@@ -17,12 +17,13 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import delete, event, select, update
 
-from gateway import audit, mailbox, retention
-from gateway.cases import set_status
+from gateway.cases import audit, mailbox
+from gateway.cases.filing import set_status
+from gateway.cases.reports import NewAttachment, NewReport
 from gateway.cli import main
+from gateway.core.models import Attachment, AuditEntry, Case, CaseStatus, MediaDownload, utcnow
 from gateway.forwarders.payload import ATTACHMENT_LINK_DAYS
-from gateway.models import Attachment, AuditEntry, Case, CaseStatus, MediaDownload, utcnow
-from gateway.reports import NewAttachment, NewReport
+from gateway.work import retention
 from tests.support.jobs import run_jobs
 from tests.test_privacy import jpeg_with_gps
 

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from PIL import Image
 from sqlalchemy import select
 
-from gateway.cleaners.images import MAX_PIXELS
-from gateway.media import ImageTooLarge, UnsupportedMedia, check_upload, strip_metadata
-from gateway.models import CaseEvent, MediaDownload, OutboxEntry
+from gateway.cases.cleaners.images import MAX_PIXELS
+from gateway.cases.media import ImageTooLarge, UnsupportedMedia, check_upload, strip_metadata
+from gateway.core.models import CaseEvent, MediaDownload, OutboxEntry
 from tests.support import media_samples as samples
 from tests.support.jobs import run_jobs
 from tests.test_hostile_input import EXAMPLES, count_rows

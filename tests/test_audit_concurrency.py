@@ -35,13 +35,13 @@ import redis as redis_lib
 import requests
 from sqlalchemy import select, update
 
-from gateway import runtime
-from gateway.config import Settings
-from gateway.mailbox import submit_report
-from gateway.models import AuditEntry, CaseLink, Role, User, utcnow
-from gateway.reports import NewReport
-from gateway.runtime import Gateway
-from gateway.users import NewUser, create_user
+from gateway.cases.mailbox import submit_report
+from gateway.cases.reports import NewReport
+from gateway.console.users import NewUser, create_user
+from gateway.core import runtime
+from gateway.core.config import Settings
+from gateway.core.models import AuditEntry, CaseLink, Role, User, utcnow
+from gateway.core.runtime import Gateway
 from tests.conftest import _truncate, make_env
 from tests.console.conftest import CSRF
 from tests.support.kannel import stop_process

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from gateway import intake, numbering
-from gateway.inbound import InboundMessage
-from gateway.models import Case, InboundEvent, OutboundMessage, OutboxEntry
+from gateway.cases import numbering
+from gateway.core.inbound import InboundMessage
+from gateway.core.models import Case, InboundEvent, OutboundMessage, OutboxEntry
+from gateway.intake import submit as intake
 from tests.support.jobs import run_jobs
 
 SUBMISSIONS = 300

@@ -22,10 +22,13 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
-from gateway import cli, conversation, follow_up, i18n, keywords
-from gateway.cases import Receipt
-from gateway.handlers import receipt_text
-from gateway.sms_length import measure
+from gateway import cli
+from gateway.cases.filing import Receipt
+from gateway.conversation import engine as conversation
+from gateway.conversation import follow_up, keywords
+from gateway.conversation.segments import measure
+from gateway.core import i18n
+from gateway.work.dispatch import receipt_text
 
 LOCALES = ["en", "fr", "ar", "sw", "ln", "sg", "es", "pt", "ht"]
 WITHOUT_NATIVE_SPEAKER = {"sw", "ln", "sg", "ht"}
@@ -165,7 +168,10 @@ def test_review_list_command(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert out.startswith(f"ht: {len(messages(catalog('ht')))} to review, and the keywords")
     assert "  What happened?" in out
-    assert "  keywords (gateway/keywords.py): report: rapo, denonse, plent; status:" in out
+    assert (
+        "  keywords (gateway/conversation/keywords.py): report: rapo, denonse, plent; status:"
+        in out
+    )
     assert cli.main(["i18n", "review-list", "--locale", "fr"]) == 0
     assert "keywords" not in capsys.readouterr().out  # French keywords are not listed
 
@@ -195,7 +201,7 @@ def sms_texts(locale: str) -> dict[str, str]:
     """Every text the conversation sends (SMS, WhatsApp, Telegram), filled in as sent.
 
     Found by looking, not by a list: every upper-case string constant of
-    gateway.conversation and gateway.follow_up that is a msgid (a reply added
+    gateway.conversation.engine and gateway.conversation.follow_up that is a msgid (a reply added
     there is checked at once), the STATUS answer with each status name, and
     the receipt.
     """

@@ -20,8 +20,8 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from gateway.cleaners.images import MAX_PIXELS, jpeg_without_metadata
-from gateway.media import (
+from gateway.cases.cleaners.images import MAX_PIXELS, jpeg_without_metadata
+from gateway.cases.media import (
     ImageTooLarge,
     UnsupportedMedia,
     check_upload,

@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from gateway import cleanup, intake, outbound
-from gateway.delivery import DeliveryStatus, record_status
-from gateway.inbound import InboundMessage
-from gateway.models import OutboundMessage, ProviderCleanup, utcnow
+from gateway.core.inbound import InboundMessage
+from gateway.core.models import OutboundMessage, ProviderCleanup, utcnow
+from gateway.intake import submit as intake
+from gateway.work import cleanup, outbound
+from gateway.work.delivery import DeliveryStatus, record_status
 from tests.support.jobs import run_jobs
 
 

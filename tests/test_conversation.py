@@ -10,11 +10,15 @@ from itertools import count
 import pytest
 from sqlalchemy import select, update
 
-from gateway import conversation, i18n, intake, mailbox, outbound
-from gateway.handlers import RECEIPT
-from gateway.inbound import InboundMessage
-from gateway.models import Case, CaseEvent, Conversation, SenderPreference
-from gateway.sweeper import sweep
+from gateway.cases import mailbox
+from gateway.conversation import engine as conversation
+from gateway.core import i18n
+from gateway.core.inbound import InboundMessage
+from gateway.core.models import Case, CaseEvent, Conversation, SenderPreference
+from gateway.intake import submit as intake
+from gateway.work import outbound
+from gateway.work.dispatch import RECEIPT
+from gateway.work.sweeper import sweep
 from tests.support.jobs import run_jobs
 from tests.support.languages import EASTERN_DIGITS
 from tests.support.questions import all_but_last, answers

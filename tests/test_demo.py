@@ -19,10 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway import embedded_redis, mailbox
-from gateway.config import Settings
-from gateway.reports import NewReport
-from gateway.runtime import Gateway
+from gateway.cases import mailbox
+from gateway.cases.reports import NewReport
+from gateway.core import embedded_redis
+from gateway.core.config import Settings
+from gateway.core.runtime import Gateway
 
 pytestmark = pytest.mark.slow
 

@@ -47,8 +47,8 @@ import pytest
 import redis as redis_lib
 from cryptography.fernet import Fernet
 
-from gateway import embedded_redis
-from gateway.request_limits import MAX_REQUEST_LINE
+from gateway.core import embedded_redis
+from gateway.web.request_limits import MAX_REQUEST_LINE
 from tests.channels.hotline_ivr import phone as ivr_phone
 from tests.channels.sms import harness
 from tests.channels.telegram.conftest import TOKEN as TELEGRAM_TOKEN

@@ -27,11 +27,13 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 from sqlalchemy import select, update
 
-from gateway import conversation, i18n, mailbox
-from gateway.cases import Receipt
-from gateway.handlers import RECEIPT, receipt_text
-from gateway.keywords import KEYWORDS, Command, Word, normalise
-from gateway.models import Case, Conversation
+from gateway.cases import mailbox
+from gateway.cases.filing import Receipt
+from gateway.conversation import engine as conversation
+from gateway.conversation.keywords import KEYWORDS, Command, Word, normalise
+from gateway.core import i18n
+from gateway.core.models import Case, Conversation
+from gateway.work.dispatch import RECEIPT, receipt_text
 from tests.channels.sms.harness import AT_KEY, AfricasTalking, Phone, fixture, receipt_parts
 from tests.channels.telegram.conftest import SECRET, TOKEN, USER, Reporter, buttons_of
 from tests.support.jobs import run_jobs
@@ -43,9 +45,9 @@ WORDS_DIR = i18n.catalog_dir() / "discreet-words"
 # Where the texts sent to a reporter's phone or chat are defined; any other
 # entry whose translator comment names a text channel is one too.
 OUTBOUND_SOURCES = (
-    "gateway/conversation.py",
-    "gateway/handlers.py",
-    "gateway/prompts.py",
+    "gateway/conversation/engine.py",
+    "gateway/work/dispatch.py",
+    "gateway/conversation/prompts.py",
     "channels/telegram/",
 )
 OUTBOUND_COMMENT = re.compile(r"\b(SMS|WhatsApp|Telegram)\b")

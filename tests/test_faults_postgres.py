@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway import runtime, spool
 from gateway.app import create_app
-from gateway.config import Settings
-from gateway.migrate import upgrade
-from gateway.runtime import Gateway
+from gateway.core import runtime
+from gateway.core.config import Settings
+from gateway.core.migrate import upgrade
+from gateway.core.runtime import Gateway
+from gateway.work import spool
 from tests.conftest import make_env
 from tests.support.faults import (
     Reporters,

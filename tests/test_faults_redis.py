@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway import runtime
 from gateway.app import create_app
-from gateway.config import Settings
-from gateway.runtime import Gateway
+from gateway.core import runtime
+from gateway.core.config import Settings
+from gateway.core.runtime import Gateway
 from tests.conftest import make_env
 from tests.support.faults import (
     Reporters,

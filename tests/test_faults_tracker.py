@@ -17,13 +17,14 @@ import pytest
 from rq.job import Job
 from sqlalchemy import select, update
 
-from gateway import intake, runtime
-from gateway.config import DEFAULT_FORWARD_RETRY_DELAYS, Settings
+from gateway.core import runtime
+from gateway.core.config import DEFAULT_FORWARD_RETRY_DELAYS, Settings
+from gateway.core.inbound import InboundMessage
+from gateway.core.models import ForwardingAttempt, OutboxEntry, utcnow
+from gateway.core.runtime import Gateway
 from gateway.forwarders.webhook import TIMEOUT
-from gateway.inbound import InboundMessage
-from gateway.jobs import JITTER, retry_dead
-from gateway.models import ForwardingAttempt, OutboxEntry, utcnow
-from gateway.runtime import Gateway
+from gateway.intake import submit as intake
+from gateway.work.jobs import JITTER, retry_dead
 from tests.support.jobs import run_jobs
 
 LIMIT = len(DEFAULT_FORWARD_RETRY_DELAYS) + 1  # attempts before the dead-letter

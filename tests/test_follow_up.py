@@ -18,8 +18,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from gateway import conversation, follow_up, i18n
-from gateway.models import (
+from gateway.conversation import engine as conversation
+from gateway.conversation import follow_up
+from gateway.core import i18n
+from gateway.core.models import (
     Attachment,
     Case,
     CaseEvent,
@@ -30,8 +32,8 @@ from gateway.models import (
     User,
     utcnow,
 )
-from gateway.runtime import Gateway
-from gateway.sweeper import sweep
+from gateway.core.runtime import Gateway
+from gateway.work.sweeper import sweep
 from tests.channels.sms.harness import Twilio, fixture
 from tests.channels.telegram.conftest import SECRET, TOKEN
 from tests.channels.telegram.conftest import Reporter as TelegramReporter

@@ -33,8 +33,8 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from gateway.models import Base, Case, CaseEvent, InboundEvent, OutboxEntry, Report
-from gateway.request_limits import MAX_REQUEST_LINE
+from gateway.core.models import Base, Case, CaseEvent, InboundEvent, OutboxEntry, Report
+from gateway.web.request_limits import MAX_REQUEST_LINE
 
 PUBLIC_BASE_URL = "http://gateway.test"  # tests/conftest.py
 TWILIO_SID = "AC" + "0" * 30 + "55"
@@ -379,7 +379,7 @@ def test_kannel_get_urls_take_any_query_with_the_key(
     for path in ("/sms/kannel", "/sms/kannel/dlr"):
         before = count_rows(gw)
         response = client.get(f"{path}?{query}&key={KANNEL_KEY}")
-        # 414: a request target longer than Kannel's longest SMS (gateway/request_limits.py).
+        # 414: a request target longer than Kannel's longest SMS (gateway/web/request_limits.py).
         delta = check_answer(response, WEBHOOK_STATUSES - {403} | {414}, before, gw)
         if path == "/sms/kannel":
             assert_one_event_or_none(delta)
@@ -592,7 +592,7 @@ def test_hotline_steps_take_any_signed_request(
     target = path + (f"?{urlencode(args)}" if args else "")
     before = count_rows(gw)
     response = post_twilio(client, target, form)
-    # 414 only for a target longer than the gateway's bound (gateway/request_limits.py).
+    # 414 only for a target longer than the gateway's bound (gateway/web/request_limits.py).
     too_long = {414} if len(target) > MAX_REQUEST_LINE else set()
     check_answer(response, {200, 400, 404, 405, 413} | too_long, before, gw)
     if response.status_code == 200:
@@ -723,8 +723,8 @@ def test_the_status_page_takes_any_post(
 @pytest.fixture
 def case_token(client, gw) -> str:  # type: ignore[no-untyped-def]
     """The status page's token of a real case, as a reporter who typed number and PIN has it."""
-    from gateway import mailbox
-    from gateway.reports import NewReport
+    from gateway.cases import mailbox
+    from gateway.cases.reports import NewReport
 
     receipt = mailbox.submit_report(gw, NewReport(narrative="n", language="en"), channel="web")
     page = client.post(

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from gateway import intake
-from gateway.db import make_engine
-from gateway.inbound import InboundMessage
-from gateway.models import InboundEvent
+from gateway.core.db import make_engine
+from gateway.core.inbound import InboundMessage
+from gateway.core.models import InboundEvent
+from gateway.intake import submit as intake
 
 SENDER = "+243810000041"
 

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from gateway import lookup
-from gateway.cases import file_report
-from gateway.lookup import Answer
-from gateway.models import LookupThrottle, utcnow
-from gateway.reports import NewReport
-from gateway.sweeper import sweep
+from gateway.cases import lookup
+from gateway.cases.filing import file_report
+from gateway.cases.lookup import Answer
+from gateway.cases.reports import NewReport
+from gateway.core.models import LookupThrottle, utcnow
+from gateway.work.sweeper import sweep
 from tests.test_no_leaks import redis_dump
 
 
@@ -103,7 +103,7 @@ def test_one_client_is_rate_limited_across_numbers(gw, receipt) -> None:  # type
 
 
 def test_mailbox_round_trip(gw, tracker) -> None:  # type: ignore[no-untyped-def]
-    from gateway import mailbox
+    from gateway.cases import mailbox
     from tests.support.jobs import run_jobs
 
     receipt = mailbox.submit_report(

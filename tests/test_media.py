@@ -10,11 +10,13 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from gateway import intake, mailbox, media_fetch, outbound
-from gateway.inbound import InboundMessage, MediaRef
-from gateway.media import UPLOADED
-from gateway.models import Attachment, CaseEvent, MediaDownload, OutboxEntry
-from gateway.reports import NewAttachment, NewReport
+from gateway.cases import mailbox
+from gateway.cases.media import UPLOADED
+from gateway.cases.reports import NewAttachment, NewReport
+from gateway.core.inbound import InboundMessage, MediaRef
+from gateway.core.models import Attachment, CaseEvent, MediaDownload, OutboxEntry
+from gateway.intake import submit as intake
+from gateway.work import media_fetch, outbound
 from tests.support.jobs import run_jobs
 from tests.support.media_samples import (
     encrypted_pdf,

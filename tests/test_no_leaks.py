@@ -24,10 +24,12 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import LargeBinary, select
 
-from gateway import intake, mailbox, outbound
-from gateway.cases import find_case
-from gateway.inbound import InboundMessage
-from gateway.models import Base
+from gateway.cases import mailbox
+from gateway.cases.filing import find_case
+from gateway.core.inbound import InboundMessage
+from gateway.core.models import Base
+from gateway.intake import submit as intake
+from gateway.work import outbound
 from tests.channels.hotline_ivr import phone as ivr_phone
 from tests.channels.hotline_ivr.twilio_api import TwilioRecordingsAPI
 from tests.channels.sms import harness
@@ -387,11 +389,11 @@ def test_no_secret_setting_reaches_the_logs(
     """Start-up, webhooks (taken and refused), sends, a forward and failing forwards, at DEBUG."""
     import base64
 
-    from gateway import runtime
     from gateway.app import create_app
-    from gateway.config import Settings
+    from gateway.core import runtime
+    from gateway.core.config import Settings
+    from gateway.core.runtime import Gateway
     from gateway.forwarders import primero as primero_module
-    from gateway.runtime import Gateway
     from tests.forwarders.test_primero import PrimeroServer
     from tests.support.tracker import TrackerServer
 

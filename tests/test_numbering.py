@@ -7,8 +7,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from gateway.models import CaseNumberCounter
-from gateway.numbering import (
+from gateway.cases.numbering import (
     CaseNumber,
     allocate_case_number,
     damm_digit,
@@ -17,6 +16,7 @@ from gateway.numbering import (
     parse_case_number,
     verify_pin,
 )
+from gateway.core.models import CaseNumberCounter
 
 
 @pytest.mark.parametrize(
@@ -147,8 +147,8 @@ def test_pin_is_hashed_before_the_year_counter_is_locked(gw, backend, monkeypatc
         pytest.skip("SQLite locks the whole database for any write transaction")
     from sqlalchemy import text
 
-    from gateway import mailbox, numbering
-    from gateway.reports import NewReport
+    from gateway.cases import mailbox, numbering
+    from gateway.cases.reports import NewReport
 
     mailbox.submit_report(gw, NewReport(narrative="first", language="en"), channel="web")
     probes: list[bool] = []

@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from gateway import audit, mailbox
-from gateway.config import ConfigError, Settings
+from gateway.cases import audit, mailbox
+from gateway.cases.reports import NewAttachment, NewReport
+from gateway.console.users import UserError, create_user
+from gateway.core.config import ConfigError, Settings
+from gateway.core.models import AuditEntry, Case, InboundEvent, OutboundMessage, User
+from gateway.core.runtime import Gateway, redis_from_url
 from gateway.forwarders.payload import attachment_link
-from gateway.models import AuditEntry, Case, InboundEvent, OutboundMessage, User
-from gateway.reports import NewAttachment, NewReport
-from gateway.retention import purge
-from gateway.runtime import Gateway, redis_from_url
-from gateway.users import UserError, create_user
+from gateway.work.retention import purge
 from tests.conftest import KEYS
 from tests.support.jobs import run_jobs
 from tests.support.media_samples import pdf_with_metadata
@@ -35,7 +35,7 @@ def test_healthz_names_redis_when_it_is_down(app, gw) -> None:  # type: ignore[n
 
 
 def test_healthz_names_the_database_when_it_is_down(app, gw, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from gateway.db import make_engine
+    from gateway.core.db import make_engine
 
     broken = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     app.extensions["gateway"] = replace(gw, engine=broken)

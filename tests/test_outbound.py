@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from gateway import intake, outbound
-from gateway.inbound import InboundMessage
-from gateway.models import OutboundMessage
-from gateway.sweeper import sweep
+from gateway.core.inbound import InboundMessage
+from gateway.core.models import OutboundMessage
+from gateway.intake import submit as intake
+from gateway.work import outbound
+from gateway.work.sweeper import sweep
 from tests.support.jobs import run_jobs
 
 

@@ -9,17 +9,12 @@ import jsonschema
 import pytest
 from sqlalchemy import func, select
 
-from gateway import intake
+from gateway.cases.numbering import parse_case_number
 from gateway.cli import main as cli_main
-from gateway.inbound import InboundMessage
-from gateway.models import (
-    Case,
-    ForwardingAttempt,
-    InboundEvent,
-    OutboxEntry,
-)
-from gateway.numbering import parse_case_number
-from gateway.sweeper import sweep
+from gateway.core.inbound import InboundMessage
+from gateway.core.models import Case, ForwardingAttempt, InboundEvent, OutboxEntry
+from gateway.intake import submit as intake
+from gateway.work.sweeper import sweep
 from tests.support.jobs import run_jobs
 from tests.support.tracker import SCHEMA
 
@@ -96,7 +91,7 @@ def test_tracker_400_goes_to_dead_letter_at_once_and_can_be_retried(
     sweep(gw)
     run_jobs(gw)
     assert len(tracker.requests) == 1, "a dead-lettered case is not retried by the sweeper"
-    from gateway.jobs import retry_dead
+    from gateway.work.jobs import retry_dead
 
     assert len(retry_dead(gw)) == 1
     run_jobs(gw)
@@ -191,7 +186,7 @@ def test_no_clear_text_report_content_or_sender_in_the_database(gw, backend) -> 
     else:
         from sqlalchemy import text
 
-        from gateway.models import Base
+        from gateway.core.models import Base
 
         parts = []
         with gw.engine.connect() as conn:
@@ -264,7 +259,8 @@ def test_contract_retry_or_dead_statuses(gw, tracker, status, state) -> None:  #
 
 
 def test_failing_handler_is_retried_then_dead_lettered_not_lost(gw, tracker) -> None:  # type: ignore[no-untyped-def]
-    from gateway import handlers, jobs
+    from gateway.work import dispatch as handlers
+    from gateway.work import jobs
 
     calls = []
 

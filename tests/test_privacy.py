@@ -10,8 +10,8 @@ from cryptography.fernet import Fernet
 from PIL import Image
 from sqlalchemy import select
 
-from gateway.media import UnsupportedMedia, checked_type, strip_metadata
-from gateway.privacy import Cipher, Pseudonymizer, RedactingFilter, normalise_address, redact
+from gateway.cases.media import UnsupportedMedia, checked_type, strip_metadata
+from gateway.core.privacy import Cipher, Pseudonymizer, RedactingFilter, normalise_address, redact
 
 
 @pytest.mark.parametrize(
@@ -130,11 +130,11 @@ def test_corrupt_image_is_refused() -> None:
 def test_rotate_all_re_encrypts_every_column_under_the_new_key(gw, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
-    from gateway import mailbox
-    from gateway.keys import rotate_all
-    from gateway.models import MediaDownload, Report
-    from gateway.reports import NewAttachment, NewReport
-    from gateway.runtime import Gateway
+    from gateway.cases import mailbox
+    from gateway.cases.reports import NewAttachment, NewReport
+    from gateway.core.keys import rotate_all
+    from gateway.core.models import MediaDownload, Report
+    from gateway.core.runtime import Gateway
 
     receipt = mailbox.submit_report(
         gw,

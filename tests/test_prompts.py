@@ -1,13 +1,17 @@
-"""gateway.prompts: the engine's own messages recognised, in every catalog, with their options."""
+"""gateway.conversation.prompts:
+
+The engine's own messages recognised, in every catalog, with their options.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway import conversation, i18n
-from gateway.cases import Receipt
-from gateway.handlers import receipt_text
-from gateway.prompts import SKIP, PromptKind, prompt_of
+from gateway.cases.filing import Receipt
+from gateway.conversation import engine as conversation
+from gateway.conversation.prompts import SKIP, PromptKind, prompt_of
+from gateway.core import i18n
+from gateway.work.dispatch import receipt_text
 
 LOCALES = i18n.available_locales()
 OPTION_VALUES = {

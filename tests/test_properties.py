@@ -7,10 +7,10 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.keywords import parse_command, parse_word
-from gateway.numbering import CaseNumber, damm_digit, parse_case_number
-from gateway.privacy import normalise_address, redact
-from gateway.sms_length import measure
+from gateway.cases.numbering import CaseNumber, damm_digit, parse_case_number
+from gateway.conversation.keywords import parse_command, parse_word
+from gateway.conversation.segments import measure
+from gateway.core.privacy import normalise_address, redact
 
 any_text = st.text(max_size=400)
 

@@ -1,4 +1,7 @@
-"""gateway.provider_fetch: credentials only to the configured origin, redirects without them."""
+"""gateway.core.provider_fetch:
+
+Credentials only to the configured origin, redirects without them.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.media_fetch import MediaTooLarge
-from gateway.provider_fetch import (
+from gateway.core.provider_fetch import (
     ForeignMediaUrl,
     ProviderOrigin,
     RedirectRefused,
     next_hop,
     origin_of,
 )
+from gateway.work.media_fetch import MediaTooLarge
 from tests.support import providers
 from tests.support.providers import ProviderAPI
 

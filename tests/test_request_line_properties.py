@@ -3,7 +3,7 @@
 Finding 8 of issue 16: a long non-Latin SMS through Kannel's get-url was
 refused with 414 by gunicorn's 4,094-byte request line, and Kannel does
 not retry a 4xx: the report was lost. The bound is now MAX_REQUEST_LINE
-(gateway/request_limits.py), in gunicorn and in the WSGI middleware.
+(gateway/web/request_limits.py), in gunicorn and in the WSGI middleware.
 
 Each property builds a request line (or a body) of a length hypothesis
 picks across the interesting range (short, about 4 KiB, 8 KiB, just under
@@ -48,9 +48,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, func, select
 
-from gateway.models import Base, InboundEvent
-from gateway.privacy import Cipher
-from gateway.request_limits import MAX_REQUEST_LINE
+from gateway.core.models import Base, InboundEvent
+from gateway.core.privacy import Cipher
+from gateway.web.request_limits import MAX_REQUEST_LINE
 from tests.channels.sms import harness
 from tests.channels.telegram.conftest import SECRET as TELEGRAM_SECRET
 from tests.support import providers

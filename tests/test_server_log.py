@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 from gunicorn.config import Config
 
-from gateway.server_log import (
+from gateway.web.server_log import (
     ACCESS_LOG_FORMAT,
     ErrorLogFilter,
     PrivateLogger,

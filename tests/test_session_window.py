@@ -12,8 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from gateway import mailbox, outbound
-from gateway.models import InboundEvent
+from gateway.cases import mailbox
+from gateway.core.models import InboundEvent
+from gateway.work import outbound
 from tests.support.jobs import run_jobs
 from tests.support.questions import all_but_last
 from tests.test_conversation import Phone, only_case, receipt_parts

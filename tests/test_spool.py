@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from gateway import intake, spool
-from gateway.db import make_engine, make_sessionmaker
-from gateway.inbound import InboundMessage, MediaRef
-from gateway.models import Case, InboundEvent
+from gateway.core.db import make_engine, make_sessionmaker
+from gateway.core.inbound import InboundMessage, MediaRef
+from gateway.core.models import Case, InboundEvent
+from gateway.intake import submit as intake
+from gateway.work import spool
 from tests.support.jobs import run_jobs
 
 SENDER = "+243810000030"
@@ -80,7 +81,7 @@ def test_a_message_spooled_and_also_stored_is_one_event(gw) -> None:  # type: ig
 
 
 def test_the_sweeper_loads_the_spool(gw) -> None:  # type: ignore[no-untyped-def]
-    from gateway.sweeper import sweep
+    from gateway.work.sweeper import sweep
 
     intake.submit(database_down(gw), [message("d")])
     sweep(gw)

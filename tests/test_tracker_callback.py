@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from gateway import audit, mailbox
 from gateway.app import create_app
-from gateway.cases import set_status
-from gateway.config import Settings
+from gateway.cases import audit, mailbox
+from gateway.cases.filing import set_status
+from gateway.cases.reports import NewReport
+from gateway.core.config import Settings
+from gateway.core.models import AuditEntry, Case, CaseEvent, CaseStatus, OutboxEntry
+from gateway.core.runtime import Gateway, install
 from gateway.forwarders.webhook import signed_headers
-from gateway.jobs import enqueue_outbox
-from gateway.models import AuditEntry, Case, CaseEvent, CaseStatus, OutboxEntry
-from gateway.reports import NewReport
-from gateway.runtime import Gateway, install
+from gateway.work.jobs import enqueue_outbox
 from tests.support.jobs import run_jobs
 
 CALLBACK_SECRET = "made-up-callback-secret-2718281828"
@@ -178,7 +178,7 @@ def test_a_separate_callback_secret_is_the_only_one_accepted(
 def test_start_up_warns_while_callbacks_share_the_outbound_secret(
     gw, caplog, callback_secret, warned
 ) -> None:  # type: ignore[no-untyped-def]
-    caplog.set_level("WARNING", logger="gateway.tracker_callback")
+    caplog.set_level("WARNING", logger="gateway.web.tracker_callback")
     create_app(gateway=gw)
     found = any("CASE_TRACKER_CALLBACK_SECRET" in r.getMessage() for r in caplog.records)
     assert found is warned

@@ -8,11 +8,11 @@ import time
 import pytest
 from sqlalchemy import select, update
 
-from gateway import mailbox
-from gateway.cases import set_status
+from gateway.cases import mailbox
+from gateway.cases.filing import set_status
+from gateway.cases.reports import NewReport
+from gateway.core.models import Case, CaseStatus, OutboxEntry
 from gateway.forwarders.webhook import sign, signed_headers
-from gateway.models import Case, CaseStatus, OutboxEntry
-from gateway.reports import NewReport
 from tests.support.jobs import run_jobs
 
 
@@ -27,7 +27,7 @@ def change_status(gw, case_id: int, status: CaseStatus) -> None:  # type: ignore
 
 
 def test_status_change_is_sent_signed_after_the_case(gw, tracker, receipt) -> None:  # type: ignore[no-untyped-def]
-    from gateway.jobs import enqueue_outbox, retry_dead
+    from gateway.work.jobs import enqueue_outbox, retry_dead
 
     tracker.script = [503] * 4  # the case itself does not get through: dead-lettered
     run_jobs(gw)
@@ -129,7 +129,7 @@ def test_bad_callbacks_change_nothing(
         else {"case_number": receipt.case_number, **payload}
     )
     if label == "unknown case":
-        from gateway.numbering import CaseNumber
+        from gateway.cases.numbering import CaseNumber
 
         body["case_number"] = CaseNumber(2026, 999999).display()
     response = post(client, secret or tracker.secret, body, timestamp=int(time.time()) - age)

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from gateway import intake, mailbox
-from gateway.inbound import InboundMessage
-from gateway.models import Case, ForwardingAttempt, InboundEvent, OutboundMessage, OutboxEntry
-from gateway.numbering import parse_case_number
-from gateway.reports import NewReport
+from gateway.cases import mailbox
+from gateway.cases.numbering import parse_case_number
+from gateway.cases.reports import NewReport
+from gateway.core.inbound import InboundMessage
+from gateway.core.models import Case, ForwardingAttempt, InboundEvent, OutboundMessage, OutboxEntry
+from gateway.intake import submit as intake
 from tests.support.worker import kill, log_tail, start_worker, wait_for
 
 pytestmark = pytest.mark.slow

@@ -115,7 +115,7 @@ def check(gw, tracker: AcceptingTracker, api, distinct: int) -> str:  # type: ig
     """Raise FaultFailed unless every distinct message became exactly one delivered case."""
     from sqlalchemy import func, select
 
-    from gateway.models import Case, InboundEvent, OutboxEntry
+    from gateway.core.models import Case, InboundEvent, OutboxEntry
     from tests.support.faults import receipts_by_number
 
     with gw.sessions() as session:
@@ -144,9 +144,9 @@ def check(gw, tracker: AcceptingTracker, api, distinct: int) -> str:  # type: ig
 
 def burst(backend: services.Backend) -> str:
     """The whole run on one backend; a summary, or FaultFailed."""
-    from gateway import runtime
-    from gateway.config import Settings
-    from gateway.runtime import Gateway
+    from gateway.core import runtime
+    from gateway.core.config import Settings
+    from gateway.core.runtime import Gateway
     from tests.support.providers import AT_API_KEY, AT_USERNAME, ProviderAPI
 
     numbers = plan(MESSAGES, DUPLICATE_SHARE)

@@ -19,8 +19,8 @@ import logging
 
 from flask.blueprints import BlueprintSetupState
 
-from gateway.cleanup import register_cleanup
-from gateway.media_fetch import register_fetcher
+from gateway.work.cleanup import register_cleanup
+from gateway.work.media_fetch import register_fetcher
 
 from . import demo, urgent
 from .recordings import (

@@ -23,8 +23,8 @@ from urllib.parse import urlencode, urlsplit
 
 from cryptography.fernet import InvalidToken
 
-from gateway import i18n
-from gateway.runtime import Gateway
+from gateway.core import i18n
+from gateway.core.runtime import Gateway
 
 log = logging.getLogger(__name__)
 

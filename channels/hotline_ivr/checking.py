@@ -4,7 +4,7 @@ The answer is the status in plain words and the focal point's latest
 messages, read by text-to-speech (`<Say>`,
 https://www.twilio.com/docs/voice/twiml/say). A wrong number or PIN, and a
 number locked after too many tries, get the same answers as the web
-status page; gateway.lookup makes them indistinguishable from an unknown
+status page; gateway.cases.lookup makes them indistinguishable from an unknown
 case and rate-limits by a keyed hash of the calling number.
 """
 
@@ -14,8 +14,8 @@ import logging
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from gateway import mailbox
-from gateway.lookup import Answer
+from gateway.cases import mailbox
+from gateway.cases.lookup import Answer
 
 from .steps import Call, again, ask, goodbye
 

@@ -29,8 +29,8 @@ from flask import Blueprint, Response, abort, current_app, render_template_strin
 from twilio.request_validator import RequestValidator
 
 from channels.twilio_account import api_base
-from gateway.media import sniff
-from gateway.runtime import Gateway
+from gateway.cases.media import sniff
+from gateway.core.runtime import Gateway
 
 from . import prompts
 

@@ -1,6 +1,6 @@
 """Filing the statement at once, reading the receipt, and what happens after the call.
 
-The report goes through gateway.mailbox.submit_report with the recording
+The report goes through gateway.cases.mailbox.submit_report with the recording
 as media still at Twilio: the worker fetches it and forwarding waits for
 it (recordings.py). The case number and PIN are read digit by digit,
 slowly, twice; 1 reads them again, and when someone is in danger and the
@@ -18,10 +18,10 @@ from collections.abc import Mapping
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from gateway import mailbox
-from gateway.cases import Receipt
-from gateway.reports import Category, NewReport
-from gateway.runtime import Gateway
+from gateway.cases import mailbox
+from gateway.cases.filing import Receipt
+from gateway.cases.reports import Category, NewReport
+from gateway.core.runtime import Gateway
 
 from . import calls, recordings, urgent
 from .calls import CallState

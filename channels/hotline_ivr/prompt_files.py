@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway import i18n
+from gateway.core import i18n
 
 from . import prompts
 

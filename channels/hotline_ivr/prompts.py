@@ -25,9 +25,9 @@ from pathlib import Path
 
 from twilio.twiml import TwiML
 
-from gateway import i18n
-from gateway.config import Settings
-from gateway.i18n import _
+from gateway.core import i18n
+from gateway.core.config import Settings
+from gateway.core.i18n import _
 
 AUDIO_EXTENSIONS = (".wav", ".mp3")
 PLACEHOLDER_LIST = "placeholders.txt"

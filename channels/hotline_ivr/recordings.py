@@ -8,7 +8,7 @@ Twilio keeps every recording until it is told to delete it. The order is:
 the worker fetches the file (GET RecordingUrl with the account's
 credentials; without an extension Twilio serves WAV), stores it encrypted
 as the case's attachment, and in the same transaction plans the deletion
-of Twilio's copy (gateway.cleanup, through the `copy_id` given to
+of Twilio's copy (gateway.work.cleanup, through the `copy_id` given to
 `register_fetcher`); the cleanup job then sends DELETE and retries until
 Twilio confirms. So Twilio's copy goes only once the gateway's copy exists.
 A statement the caller chose to record again is planned for deletion at
@@ -23,7 +23,7 @@ fetched, so no deletion can take a statement with it.
 
 Credentials are sent only to the origin of TWILIO_API_BASE_URL (default
 https://api.twilio.com), and Twilio's redirect to the file is followed
-without them (gateway.provider_fetch): a RecordingUrl elsewhere is refused
+without them (gateway.core.provider_fetch): a RecordingUrl elsewhere is refused
 for good.
 """
 
@@ -38,10 +38,10 @@ import httpx
 from sqlalchemy import func, select
 
 from channels.twilio_account import account, api_origin
-from gateway import cleanup
-from gateway.config import Settings
-from gateway.models import MediaDownload, WorkState, utcnow
-from gateway.runtime import Gateway, current
+from gateway.core.config import Settings
+from gateway.core.models import MediaDownload, WorkState, utcnow
+from gateway.core.runtime import Gateway, current
+from gateway.work import cleanup
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from gateway.runtime import Gateway
+from gateway.core.runtime import Gateway
 
 from .calls import CallState
 from .prompts import Speaker

@@ -20,9 +20,9 @@ from flask import Blueprint, Response, abort, current_app, request, send_file
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels.twilio_signature import signature_valid
-from gateway.runtime import Gateway
-from gateway.webhook_metrics import observe
-from gateway.webhooks import Forbidden, Malformed
+from gateway.core.runtime import Gateway
+from gateway.intake.metrics import observe
+from gateway.intake.webhooks import Forbidden, Malformed
 
 from . import flow, prompts
 from .calls import CallState, locales_offered

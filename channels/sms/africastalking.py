@@ -19,12 +19,12 @@ from dataclasses import replace
 import httpx
 from flask import Request
 
-from gateway.config import Settings
-from gateway.delivery import DeliveryStatus, record_status
-from gateway.inbound import InboundMessage
-from gateway.outbound import PermanentSendError, register_sender
-from gateway.runtime import Gateway
-from gateway.webhooks import Forbidden, Ignored, Malformed, WebhookAdapter, secret_matches
+from gateway.core.config import Settings
+from gateway.core.inbound import InboundMessage
+from gateway.core.runtime import Gateway
+from gateway.intake.webhooks import Forbidden, Ignored, Malformed, WebhookAdapter, secret_matches
+from gateway.work.delivery import DeliveryStatus, record_status
+from gateway.work.outbound import PermanentSendError, register_sender
 
 from .common import (
     HTTP_TIMEOUT,

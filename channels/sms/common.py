@@ -11,7 +11,7 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from gateway.sms_length import Segments, measure
+from gateway.conversation.segments import Segments, measure
 
 log = logging.getLogger(__name__)
 

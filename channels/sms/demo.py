@@ -32,11 +32,11 @@ from flask import (
     url_for,
 )
 
-from gateway import i18n
-from gateway.delivery import DeliveryStatus, record_status
-from gateway.i18n import _
-from gateway.runtime import Gateway
-from gateway.webhooks import secret_matches
+from gateway.core import i18n
+from gateway.core.i18n import _
+from gateway.core.runtime import Gateway
+from gateway.intake.webhooks import secret_matches
+from gateway.work.delivery import DeliveryStatus, record_status
 
 INBOX_KEY = "complaint-gateway:demo-sms:"
 INBOX_SIZE = 60

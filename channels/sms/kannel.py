@@ -31,12 +31,10 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 from flask import Request
 
-from gateway.config import Settings
-from gateway.delivery import DeliveryStatus, record_status
-from gateway.inbound import InboundMessage
-from gateway.outbound import PermanentSendError, register_sender
-from gateway.runtime import Gateway
-from gateway.webhooks import (
+from gateway.core.config import Settings
+from gateway.core.inbound import InboundMessage
+from gateway.core.runtime import Gateway
+from gateway.intake.webhooks import (
     Forbidden,
     Ignored,
     Malformed,
@@ -44,6 +42,8 @@ from gateway.webhooks import (
     WebhookError,
     secret_matches,
 )
+from gateway.work.delivery import DeliveryStatus, record_status
+from gateway.work.outbound import PermanentSendError, register_sender
 
 from .common import (
     HTTP_TIMEOUT,
@@ -79,7 +79,7 @@ DLR_TYPES: dict[int, DeliveryStatus] = {
 }
 DLR_MASK = 1 | 2 | 8 | 16
 # post-url's body: the longest SMS Kannel joins (255 parts) is at most 78,030 bytes of
-# UTF-8 (39,015 GSM characters of 2 bytes); more is not an SMS (gateway/request_limits.py).
+# UTF-8 (39,015 GSM characters of 2 bytes); more is not an SMS (gateway/web/request_limits.py).
 MAX_POST_BODY = 128 * 1024
 RETRIED_HTTP = frozenset({401, 403, 408, 429})
 _DLR_ID = re.compile(r"[0-9]{1,18}")  # an outbound message id (BIGINT)

@@ -21,16 +21,16 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.twilio_account import account, api_origin
 from channels.twilio_signature import signature_valid
-from gateway.cleanup import register_cleanup
-from gateway.config import Settings
-from gateway.delivery import DeliveryStatus, record_status
-from gateway.inbound import InboundMessage, MediaRef
-from gateway.intake import Submitted
-from gateway.media_fetch import register_fetcher
-from gateway.outbound import PermanentSendError, register_sender
-from gateway.privacy import normalise_address
-from gateway.runtime import Gateway
-from gateway.webhooks import Forbidden, Ignored, Malformed, WebhookAdapter
+from gateway.core.config import Settings
+from gateway.core.inbound import InboundMessage, MediaRef
+from gateway.core.privacy import normalise_address
+from gateway.core.runtime import Gateway
+from gateway.intake.submit import Submitted
+from gateway.intake.webhooks import Forbidden, Ignored, Malformed, WebhookAdapter
+from gateway.work.cleanup import register_cleanup
+from gateway.work.delivery import DeliveryStatus, record_status
+from gateway.work.media_fetch import register_fetcher
+from gateway.work.outbound import PermanentSendError, register_sender
 
 from .common import HTTP_TIMEOUT, measured, parse_reply_address, reply_address
 

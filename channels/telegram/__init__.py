@@ -24,7 +24,8 @@ import logging
 from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
 
-from gateway import handlers, media_fetch, outbound
+from gateway.work import dispatch as handlers
+from gateway.work import media_fetch, outbound
 
 from . import handler, media, sender
 from .updates import CHANNEL, PROVIDER

@@ -25,7 +25,7 @@ from typing import TypeVar
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from gateway.config import ConfigError, Settings
+from gateway.core.config import ConfigError, Settings
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
 QUIET_LOGGERS = ("httpx", "httpcore", "telegram")

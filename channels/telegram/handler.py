@@ -7,7 +7,7 @@ button (history.py); then:
   a pop-up (the pop-up leaves nothing in the chat);
 - a file over the size limit gets a message saying so, and whatever else
   the message held goes on to the conversation;
-- everything else is the shared conversation's (gateway/conversation.py).
+- everything else is the shared conversation's (gateway/conversation/engine.py).
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway import conversation, i18n
-from gateway.handlers import Effects, queue_message
-from gateway.models import InboundEvent, SenderPreference
-from gateway.runtime import Gateway
+from gateway.conversation import engine as conversation
+from gateway.core import i18n
+from gateway.core.models import InboundEvent, SenderPreference
+from gateway.core.runtime import Gateway
+from gateway.work.dispatch import Effects, queue_message
 
 from . import history
 from .address import Address

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from gateway.runtime import Gateway
+from gateway.core.runtime import Gateway
 
 log = logging.getLogger(__name__)
 DELETABLE_SECONDS = 48 * 3600  # Telegram's limit for deleteMessage

@@ -3,7 +3,7 @@
 A media reference is `tg-file:<file_id>`: never a URL, because Telegram's
 download URL (`/file/bot<token>/<file_path>`) carries the bot token. The
 fetcher resolves the file with getFile through python-telegram-bot and
-downloads it from TELEGRAM_API_BASE_URL only (gateway.provider_fetch; the
+downloads it from TELEGRAM_API_BASE_URL only (gateway.core.provider_fetch; the
 token is in the path, never in a header), refusing anything over Telegram's
 20 MB bot download limit or GATEWAY_MAX_UPLOAD_BYTES (`MediaTooLarge`: given
 up, the report goes on without it).
@@ -18,9 +18,9 @@ from urllib.parse import quote
 from telegram import Bot
 from telegram.error import BadRequest
 
-from gateway.config import Settings
-from gateway.media_fetch import MediaTooLarge
-from gateway.provider_fetch import ForeignMediaUrl, ProviderOrigin
+from gateway.core.config import Settings
+from gateway.core.provider_fetch import ForeignMediaUrl, ProviderOrigin
+from gateway.work.media_fetch import MediaTooLarge
 
 from .api import api_base_url, call, token
 from .updates import DOWNLOAD_LIMIT, FILE_PREFIX

@@ -1,14 +1,14 @@
 """What the Telegram channel says on its own, in gettext (the i18n catalogs translate it).
 
 The conversation's questions, receipt and answers come from the shared
-engine (gateway/conversation.py); these are the few Telegram-only messages:
+engine (gateway/conversation/engine.py); these are the few Telegram-only messages:
 how to remove the chat from the phone after the receipt, the button that
 deletes the chat's messages, and the file-size limit.
 """
 
 from __future__ import annotations
 
-from gateway.i18n import _
+from gateway.core.i18n import _
 
 # Translators: added under the receipt on Telegram; the button below it is FORGET_BUTTON.
 # Discreet: a shared phone shows it (docs/languages.md).

@@ -26,11 +26,12 @@ import re
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 
-from gateway import intake, spool
-from gateway.config import ConfigError, Settings
-from gateway.inbound import InboundMessage
-from gateway.runtime import Gateway
-from gateway.webhooks import WebhookError
+from gateway.core.config import ConfigError, Settings
+from gateway.core.inbound import InboundMessage
+from gateway.core.runtime import Gateway
+from gateway.intake import submit as intake
+from gateway.intake.webhooks import WebhookError
+from gateway.work import spool
 
 from .api import call, make_bot, token
 from .updates import parse_update

@@ -1,7 +1,7 @@
 """Messages to a Telegram reporter, sent by the worker (registered with `outbound`).
 
 - A question of the conversation goes with inline keyboard buttons for its
-  options (gateway.prompts recognises it); the button's data names the
+  options (gateway.conversation.prompts recognises it); the button's data names the
   question, so a press on an old question is not taken as an answer.
 - The receipt goes with how to delete the chat, and a button that deletes
   the chat's messages (ours and the reporter's, those still deletable).
@@ -28,11 +28,11 @@ import logging
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken
 
-from gateway import i18n
-from gateway.config import Settings
-from gateway.outbound import PermanentSendError
-from gateway.prompts import SKIP_VALUE, Prompt, PromptKind, prompt_of
-from gateway.runtime import current
+from gateway.conversation.prompts import SKIP_VALUE, Prompt, PromptKind, prompt_of
+from gateway.core import i18n
+from gateway.core.config import Settings
+from gateway.core.runtime import current
+from gateway.work.outbound import PermanentSendError
 
 from . import history
 from .address import Address

@@ -29,9 +29,9 @@ from datetime import UTC, datetime
 
 from telegram import CallbackQuery, Message, Update, User
 
-from gateway.config import Settings
-from gateway.inbound import InboundMessage, MediaRef
-from gateway.webhooks import Ignored, Malformed
+from gateway.core.config import Settings
+from gateway.core.inbound import InboundMessage, MediaRef
+from gateway.intake.webhooks import Ignored, Malformed
 
 from .address import Address
 

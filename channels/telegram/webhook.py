@@ -20,9 +20,9 @@ from typing import Any
 from flask import Request
 from telegram import Update
 
-from gateway.inbound import InboundMessage
-from gateway.runtime import Gateway
-from gateway.webhooks import Forbidden, Malformed, WebhookAdapter, secret_matches
+from gateway.core.inbound import InboundMessage
+from gateway.core.runtime import Gateway
+from gateway.intake.webhooks import Forbidden, Malformed, WebhookAdapter, secret_matches
 
 from .updates import PROVIDER, parse_update
 

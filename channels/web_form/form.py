@@ -3,7 +3,7 @@
 Choices arrive as short fixed values and map to the gateway's enums through
 the dicts below; anything else counts as "not answered", never as an error,
 so an odd browser cannot make a report fail. Files are checked by their
-bytes (`gateway.media.check_upload`), never by name or declared type, and a
+bytes (`gateway.cases.media.check_upload`), never by name or declared type, and a
 picture by the size its header gives: nothing is decoded in the request (a
 7 KB PNG can claim 8000x8000 pixels); the worker cleans the files later.
 """
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from gateway.i18n import _
-from gateway.media import ImageTooLarge, UnsupportedMedia, check_upload
-from gateway.reports import Affected, Category, NewAttachment, NewReport
+from gateway.cases.media import ImageTooLarge, UnsupportedMedia, check_upload
+from gateway.cases.reports import Affected, Category, NewAttachment, NewReport
+from gateway.core.i18n import _
 
 CATEGORIES = {c.value: c for c in Category}
 AFFECTED = {a.value: a for a in Affected}

@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 from flask import Response, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from gateway.cases import Receipt
-from gateway.runtime import Gateway
+from gateway.cases.filing import Receipt
+from gateway.core.runtime import Gateway
 
 from .pages import CSS_HASH
 

@@ -2,7 +2,7 @@
 
 The channel keeps its own Jinja environment (not the app's) so that its
 i18n extension, its whitespace trimming and its inline style stay its own
-business. Translations come from `gateway.i18n` (the `.po` files, read by
+business. Translations come from `gateway.core.i18n` (the `.po` files, read by
 Babel); the gettext callables read the request's locale from `flask.g`.
 """
 
@@ -17,8 +17,8 @@ from flask import Response, current_app, g, request, url_for
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from gateway import i18n
-from gateway.runtime import Gateway
+from gateway.core import i18n
+from gateway.core.runtime import Gateway
 
 HERE = Path(__file__).parent
 CSS = (HERE / "style.css").read_text(encoding="utf-8").strip()

@@ -1,7 +1,7 @@
 """`GET/POST /report` and `GET/POST /status`: the low-bandwidth web form (contract).
 
 Every page is server-rendered, works without JavaScript, sets no cookie and
-is never cached. A report is filed with `gateway.mailbox.submit_report`
+is never cached. A report is filed with `gateway.cases.mailbox.submit_report`
 before the receipt is shown; when that fails the form comes back with the
 text as typed and says that nothing was saved, so no report is lost
 silently. No IP address is stored or logged: rate limits and status
@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from gateway import mailbox
-from gateway.cases import Receipt
-from gateway.i18n import _
-from gateway.lookup import Answer
-from gateway.mailbox import StatusView
-from gateway.media import UnsupportedMedia
-from gateway.numbering import CaseNumber, new_pin
-from gateway.runtime import Gateway
+from gateway.cases import mailbox
+from gateway.cases.filing import Receipt
+from gateway.cases.lookup import Answer
+from gateway.cases.mailbox import StatusView
+from gateway.cases.media import UnsupportedMedia
+from gateway.cases.numbering import CaseNumber, new_pin
+from gateway.core.i18n import _
+from gateway.core.runtime import Gateway
 
 from . import guard
 from .form import BAD_FILE, HONEYPOT, FormError, Posted, build_report, read_files

@@ -6,8 +6,8 @@ that may open it (security.py). The console never shows how to reach a
 reporter: only the channel and whether a message can reach them directly.
 """
 
-from . import admin, auth, case, case_actions, exports, health, queue, stats
-from .pages import blueprint
+from gateway.console import admin, auth, case, case_actions, exports, health, queue, stats
+from gateway.console.pages import blueprint
 
 __all__ = ["blueprint"]
 

@@ -12,13 +12,13 @@ from flask import Response, g, redirect, request, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 
-from .. import audit
-from ..i18n import _
-from ..models import AuditEntry, ConsoleSession, Role, User
-from ..users import NewUser, UserError, create_user, reset_credentials
-from . import security
-from .pages import blueprint, render, t
-from .security import allow
+from gateway.cases import audit
+from gateway.console import security
+from gateway.console.pages import blueprint, render, t
+from gateway.console.security import allow
+from gateway.console.users import NewUser, UserError, create_user, reset_credentials
+from gateway.core.i18n import _
+from gateway.core.models import AuditEntry, ConsoleSession, Role, User
 
 AUDIT_PAGE = 100
 RESERVED_NAMES = {"reporter", "case-tracker", "system", "anonymous", "cli"}

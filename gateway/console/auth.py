@@ -15,15 +15,15 @@ import math
 
 from flask import Response, g, redirect, request, url_for
 
-from .. import audit, signin_metrics
-from ..i18n import _
-from ..models import User
-from ..signin_metrics import Refusal
-from ..users import HASHER
-from . import security, signin, throttle
-from .pages import blueprint, fmt_time, render, t
-from .security import ALL_ROLES, SignedIn, allow, public
-from .signin import Outcome, password_ok
+from gateway.cases import audit
+from gateway.console import security, signin, signin_metrics, throttle
+from gateway.console.pages import blueprint, fmt_time, render, t
+from gateway.console.security import ALL_ROLES, SignedIn, allow, public
+from gateway.console.signin import Outcome, password_ok
+from gateway.console.signin_metrics import Refusal
+from gateway.console.users import HASHER
+from gateway.core.i18n import _
+from gateway.core.models import User
 
 MIN_PASSWORD = 12
 SIGN_IN_FAILED = _("Sign-in failed. Check the user name, password and the 6-digit code.")

@@ -17,11 +17,14 @@ from flask import Response, abort, g, request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..cases import display_number, find_case
-from ..i18n import _
-from ..mailbox import can_push
-from ..models import (
+from gateway.cases import audit
+from gateway.cases.filing import display_number, find_case
+from gateway.cases.mailbox import can_push
+from gateway.console import security
+from gateway.console.pages import CATEGORY_LABELS, blueprint, label, render, t
+from gateway.console.security import STAFF, allow
+from gateway.core.i18n import _
+from gateway.core.models import (
     Attachment,
     Case,
     CaseEvent,
@@ -34,9 +37,6 @@ from ..models import (
     User,
     WorkState,
 )
-from . import security
-from .pages import CATEGORY_LABELS, blueprint, label, render, t
-from .security import STAFF, allow
 
 OK_MESSAGES = {
     "status": _("Status changed. The case tracker will be told."),

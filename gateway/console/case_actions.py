@@ -14,11 +14,14 @@ import json
 from flask import Response, abort, g, redirect, request, url_for
 from sqlalchemy import ColumnElement, and_, or_, select
 
-from .. import audit
-from ..cases import add_event, find_case, set_status
-from ..jobs import enqueue_outbox, retry_dead
-from ..mailbox import MAX_MESSAGE_LENGTH, message_reporter
-from ..models import (
+from gateway.cases import audit
+from gateway.cases.filing import add_event, find_case, set_status
+from gateway.cases.mailbox import MAX_MESSAGE_LENGTH, message_reporter
+from gateway.console import security
+from gateway.console.case import load_case
+from gateway.console.pages import CATEGORY_LABELS, blueprint
+from gateway.console.security import STAFF, allow
+from gateway.core.models import (
     CaseEventKind,
     CaseLink,
     CaseLinkKind,
@@ -28,10 +31,7 @@ from ..models import (
     User,
     WorkState,
 )
-from . import security
-from .case import load_case
-from .pages import CATEGORY_LABELS, blueprint
-from .security import STAFF, allow
+from gateway.work.jobs import enqueue_outbox, retry_dead
 
 MAX_NOTE = 5000
 NOT_GIVEN = "none"  # the triage form's value for "no category" (as in the queue's filter)

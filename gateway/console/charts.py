@@ -2,15 +2,20 @@
 
 Bars are stacked by series; the legend is HTML beside the chart so it wraps
 and translates like any text. Values are shown in each bar's <title> for a
-hover and for screen readers.
+hover. For screen readers each chart is an image (role="img") named by its
+<title> (the heading the template gives it, `chart.titled(heading)`) and
+described by a <desc> that lists every bar's values.
 """
 
 from __future__ import annotations
+
+import itertools
 
 from markupsafe import Markup, escape
 
 PALETTE = ("#1f3a5f", "#c04b00", "#2e7d32", "#6a1b9a", "#00838f", "#9e9d24", "#ad1457", "#5d4037")
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 170, 34, 22, 8
+_chart_ids = itertools.count(1)  # ids of <title> and <desc>, unique within a page
 
 
 def colour(index: int) -> str:
@@ -26,8 +31,47 @@ def _nice_max(value: float) -> float:
     return value
 
 
-def stacked_bars(labels: list[str], series: dict[str, list[float]], unit: str = "") -> Markup:
+class Chart:
+    """A chart drawn when shown, so the template can name it after its heading."""
+
+    def __init__(
+        self, labels: list[str], series: dict[str, list[float]], unit: str, title: str
+    ) -> None:
+        self.labels, self.series, self.unit, self.title = labels, series, unit, title
+
+    def titled(self, title: str) -> Markup:
+        """The SVG, its accessible name `title`."""
+        return _draw(self.labels, self.series, self.unit, title)
+
+    def __html__(self) -> str:
+        return str(self.titled(self.title))
+
+
+def stacked_bars(
+    labels: list[str], series: dict[str, list[float]], unit: str = "", title: str = ""
+) -> Chart:
     """One bar per label, stacked by series (in the order given)."""
+    return Chart(labels, series, unit, title)
+
+
+def summary(labels: list[str], series: dict[str, list[float]], unit: str = "") -> str:
+    """Every bar's values as text (no words to translate): 'label: serie 3, other 1; …'."""
+    bars = []
+    for i, name in enumerate(labels):
+        shown = [f"{serie} {values[i]:g}{unit}" for serie, values in series.items() if values[i]]
+        if shown:
+            bars.append(f"{name}: {', '.join(shown)}")
+    return "; ".join(bars) or "0"
+
+
+def _draw(labels: list[str], series: dict[str, list[float]], unit: str, title: str) -> Markup:
+    ident = f"chart-{next(_chart_ids)}"
+    # Untitled, the data summary is the name; titled, it is the description.
+    named = (
+        f'aria-labelledby="{ident}-t" aria-describedby="{ident}-d"'
+        if title
+        else f'aria-labelledby="{ident}-d"'
+    )
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
     top = _nice_max(max(totals, default=0))
     plot_w, plot_h = WIDTH - LEFT - 4, HEIGHT - BOTTOM - TOP
@@ -36,7 +80,9 @@ def stacked_bars(labels: list[str], series: dict[str, list[float]], unit: str = 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="100%" style="max-width:{WIDTH}px" role="img" font-size="10" '
-        'font-family="sans-serif">',
+        f'font-family="sans-serif" {named}>',
+        f'<title id="{ident}-t">{escape(title)}</title>' if title else "",
+        f'<desc id="{ident}-d">{escape(summary(labels, series, unit))}</desc>',
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - 4}" y2="{TOP + plot_h}" '
         'stroke="#888"/>',
     ]

@@ -18,13 +18,20 @@ from typing import Any
 from flask import Response, g
 from fpdf import FPDF
 
-from .. import audit
-from ..i18n import _
-from ..models import Attachment
-from . import security
-from .case import CaseView, case_view, load_case
-from .pages import AFFECTED_LABELS, CATEGORY_LABELS, STATUS_LABELS, blueprint, label, t
-from .security import STAFF, allow
+from gateway.cases import audit
+from gateway.console import security
+from gateway.console.case import CaseView, case_view, load_case
+from gateway.console.pages import (
+    AFFECTED_LABELS,
+    CATEGORY_LABELS,
+    STATUS_LABELS,
+    blueprint,
+    label,
+    t,
+)
+from gateway.console.security import STAFF, allow
+from gateway.core.i18n import _
+from gateway.core.models import Attachment
 
 FORMAT = "complaint-gateway-case-export/1"
 FONT_PATHS = (

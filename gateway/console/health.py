@@ -16,13 +16,20 @@ from flask import Response, g, redirect, request, url_for
 from rq import Worker
 from sqlalchemy import func, select
 
-from .. import audit
-from ..cases import display_number
-from ..jobs import enqueue_inbound, retry_dead
-from ..models import Case, ForwardingAttempt, InboundEvent, OutboundMessage, OutboxEntry, WorkState
-from . import security
-from .pages import blueprint, render
-from .security import STAFF, allow
+from gateway.cases import audit
+from gateway.cases.filing import display_number
+from gateway.console import security
+from gateway.console.pages import blueprint, render
+from gateway.console.security import STAFF, allow
+from gateway.core.models import (
+    Case,
+    ForwardingAttempt,
+    InboundEvent,
+    OutboundMessage,
+    OutboxEntry,
+    WorkState,
+)
+from gateway.work.jobs import enqueue_inbound, retry_dead
 
 LIST_LIMIT = 200
 

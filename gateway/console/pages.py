@@ -15,10 +15,10 @@ from flask import Blueprint, Response, g, render_template, request
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from .. import i18n
-from ..i18n import _
-from ..models import CaseStatus
-from . import security
+from gateway.console import security
+from gateway.core import i18n
+from gateway.core.i18n import _
+from gateway.core.models import CaseStatus
 
 blueprint = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 

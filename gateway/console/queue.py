@@ -14,11 +14,11 @@ from typing import Any
 from flask import Response, g, request
 from sqlalchemy import Select, and_, case, func, or_, select
 
-from ..cases import display_number
-from ..models import Case, CaseStatus, OutboxEntry, User, WorkState
-from . import security
-from .pages import blueprint, render
-from .security import STAFF, allow
+from gateway.cases.filing import display_number
+from gateway.console import security
+from gateway.console.pages import blueprint, render
+from gateway.console.security import STAFF, allow
+from gateway.core.models import Case, CaseStatus, OutboxEntry, User, WorkState
 
 PAGE_SIZE = 25  # about 20 KB of HTML: quick on a 2G link
 URGENCY = {

@@ -28,8 +28,8 @@ from flask import Response, abort, current_app, g, redirect, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete
 
-from ..models import ConsoleSession, Role, User, utcnow
-from ..runtime import Gateway
+from gateway.core.models import ConsoleSession, Role, User, utcnow
+from gateway.core.runtime import Gateway
 
 COOKIE = "cg_console"
 PRE_COOKIE = "cg_console_pre"

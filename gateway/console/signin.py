@@ -29,11 +29,11 @@ import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
-from .. import audit, signin_metrics
-from ..models import User
-from ..runtime import Gateway
-from ..users import HASHER
-from . import security
+from gateway.cases import audit
+from gateway.console import security, signin_metrics
+from gateway.console.users import HASHER
+from gateway.core.models import User
+from gateway.core.runtime import Gateway
 
 MAX_CODE_FAILURES = 5
 HOLD_TIME = timedelta(minutes=15)

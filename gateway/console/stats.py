@@ -21,13 +21,14 @@ from flask import Response, g, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import audit, i18n
-from ..i18n import _
-from ..models import Case, CaseEvent, CaseEventKind, User
-from . import security
-from .charts import colour, stacked_bars
-from .pages import CATEGORY_LABELS, CHANNEL_LABELS, blueprint, label, render, t
-from .security import ALL_ROLES, allow
+from gateway.cases import audit
+from gateway.console import security
+from gateway.console.charts import colour, stacked_bars
+from gateway.console.pages import CATEGORY_LABELS, CHANNEL_LABELS, blueprint, label, render, t
+from gateway.console.security import ALL_ROLES, allow
+from gateway.core import i18n
+from gateway.core.i18n import _
+from gateway.core.models import Case, CaseEvent, CaseEventKind, User
 
 DEFAULT_WEEKS, MAX_WEEKS = 12, 104
 RESPONSE_KINDS = (CaseEventKind.STATUS_CHANGED.value, CaseEventKind.MESSAGE_TO_REPORTER.value)

@@ -31,7 +31,7 @@ import math
 
 from flask import request
 
-from ..runtime import Gateway
+from gateway.core.runtime import Gateway
 
 KEY_PREFIX = "complaint-gateway:console-signin-client:"
 MAX_FAILURES = 20

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from ..config import ConfigError, Settings
+from gateway.core.config import ConfigError, Settings
 
 
 class Outcome(StrEnum):
@@ -57,15 +57,15 @@ def classify_http(status: int) -> Outcome:
 def build(name: str, settings: Settings) -> Forwarder:
     """The forwarder for a FORWARDERS name, or ConfigError naming what is missing."""
     if name == "webhook":
-        from .webhook import WebhookForwarder
+        from gateway.forwarders.webhook import WebhookForwarder
 
         return WebhookForwarder.from_settings(settings)
     if name == "primero":
-        from .primero import PrimeroForwarder
+        from gateway.forwarders.primero import PrimeroForwarder
 
         return PrimeroForwarder.from_settings(settings)
     if name == "email":
-        from .email import EmailForwarder
+        from gateway.forwarders.email import EmailForwarder
 
         return EmailForwarder.from_settings(settings)
     raise ConfigError(
@@ -92,7 +92,7 @@ def test_delivery() -> Delivery:
     import time
     import uuid
 
-    from ..numbering import CaseNumber
+    from gateway.cases.numbering import CaseNumber
 
     number = CaseNumber(2000, 0).display()  # year 2000, sequence 0: never a real case
     payload: dict[str, Any] = {

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
-from ..config import ConfigError, Settings
-from ..i18n import _, gettext
-from ..runtime import current
-from . import Delivery, Outcome, Result
+from gateway.core.config import ConfigError, Settings
+from gateway.core.i18n import _, gettext
+from gateway.core.runtime import current
+from gateway.forwarders import Delivery, Outcome, Result
 
 SUBJECT = _("New report %(case)s")
 SUBJECT_URGENT = _("URGENT new report %(case)s")

@@ -7,9 +7,9 @@ from typing import Any
 
 from itsdangerous import URLSafeTimedSerializer
 
-from ..models import Case, CaseEvent
-from ..numbering import CaseNumber
-from ..runtime import Gateway
+from gateway.cases.numbering import CaseNumber
+from gateway.core.models import Case, CaseEvent
+from gateway.core.runtime import Gateway
 
 SCHEMA_VERSION = "1.0"
 ATTACHMENT_LINK_DAYS = 7

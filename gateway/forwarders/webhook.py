@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from ..config import ConfigError, Settings
-from . import Delivery, Outcome, Result, classify_http
+from gateway.core.config import ConfigError, Settings
+from gateway.forwarders import Delivery, Outcome, Result, classify_http
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 

@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import select
 
 from channels.hotline_ivr import prompts
-from gateway.cases import Receipt, file_report
-from gateway.config import Settings
-from gateway.models import LookupThrottle
-from gateway.reports import NewReport
-from gateway.runtime import Gateway
+from gateway.cases.filing import Receipt, file_report
+from gateway.cases.reports import NewReport
+from gateway.core.config import Settings
+from gateway.core.models import LookupThrottle
+from gateway.core.runtime import Gateway
 from tests.channels.hotline_ivr.phone import Phone as VoicePhone
 from tests.channels.sms.harness import Phone as SmsPhone
 from tests.channels.sms.harness import Twilio, fixture

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from gateway.models import Role, User, utcnow
-from gateway.users import NewUser, create_user
+from gateway.console.users import NewUser, create_user
+from gateway.core.models import Role, User, utcnow
 from tests.support.questions import answers
 
 NEW_PASSWORD = "a long enough passphrase 42"
@@ -138,7 +138,7 @@ class Phone:
     NUMBER = "+447700900123"  # a number reserved for drama: no one's phone
 
     def __init__(self, gw) -> None:  # type: ignore[no-untyped-def]
-        from gateway import outbound
+        from gateway.work import outbound
 
         self.gw = gw
         self.inbox: list[str] = []
@@ -151,8 +151,8 @@ class Phone:
         return f"out-{message_id}"
 
     def send(self, text: str) -> None:
-        from gateway import intake
-        from gateway.inbound import InboundMessage
+        from gateway.core.inbound import InboundMessage
+        from gateway.intake import submit as intake
         from tests.support.jobs import run_jobs
 
         self.sent += 1
@@ -182,7 +182,7 @@ class Phone:
 
 @pytest.fixture
 def phone(gw) -> Iterator[Phone]:  # type: ignore[no-untyped-def]
-    from gateway import outbound
+    from gateway.work import outbound
 
     yield Phone(gw)
     outbound._senders.pop("consoletest", None)

@@ -7,8 +7,8 @@ import re
 import pyotp
 from sqlalchemy import select
 
-from gateway.models import Role, User
-from gateway.users import NewUser
+from gateway.console.users import NewUser
+from gateway.core.models import Role, User
 from tests.console.conftest import Browser
 
 

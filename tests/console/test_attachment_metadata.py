@@ -13,9 +13,9 @@ import io
 import re
 import zipfile
 
-from gateway import mailbox
-from gateway.models import Role
-from gateway.reports import NewAttachment, NewReport
+from gateway.cases import mailbox
+from gateway.cases.reports import NewAttachment, NewReport
+from gateway.core.models import Role
 from tests.support.jobs import run_jobs
 from tests.support.media_samples import mp4_with_gps, pdf_with_metadata, secrets_in
 

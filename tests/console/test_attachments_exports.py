@@ -10,9 +10,9 @@ import zlib
 
 from sqlalchemy import select
 
-from gateway import mailbox
-from gateway.models import AuditEntry, Role
-from gateway.reports import NewAttachment, NewReport
+from gateway.cases import mailbox
+from gateway.cases.reports import NewAttachment, NewReport
+from gateway.core.models import AuditEntry, Role
 from tests.console.conftest import Browser, png
 from tests.support.jobs import run_jobs
 from tests.support.media_samples import ogg_opus_with_comments

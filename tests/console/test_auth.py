@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from gateway.models import AuditEntry, ConsoleSession, Role, User
+from gateway.core.models import AuditEntry, ConsoleSession, Role, User
 from tests.console.conftest import NEW_PASSWORD, Browser, csrf_of, make_user
 
 
@@ -130,8 +130,8 @@ def test_sign_out_ends_the_session(gw, signed_in) -> None:  # type: ignore[no-un
 
 
 def test_csrf_is_refused_without_the_token(gw, signed_in, browser: Browser) -> None:  # type: ignore[no-untyped-def]
-    from gateway import mailbox
-    from gateway.reports import NewReport
+    from gateway.cases import mailbox
+    from gateway.cases.reports import NewReport
 
     receipt = mailbox.submit_report(gw, NewReport(narrative="x", language="en"), channel="web")
     focal = signed_in(Role.FOCAL_POINT)
@@ -153,10 +153,10 @@ def test_csrf_is_refused_without_the_token(gw, signed_in, browser: Browser) -> N
 
 
 def test_cookies_are_strict_and_secure_behind_https(env, tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
-    from gateway import runtime
     from gateway.app import create_app
-    from gateway.config import Settings
-    from gateway.runtime import Gateway
+    from gateway.core import runtime
+    from gateway.core.config import Settings
+    from gateway.core.runtime import Gateway
 
     settings = Settings.from_mapping({**env, "PUBLIC_BASE_URL": "https://gw.example"}, tmp_path)
     gw = Gateway.from_settings(settings)

@@ -26,9 +26,9 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from gateway import audit, mailbox
-from gateway.models import AuditEntry, Case, User
-from gateway.reports import Affected, Category, NewReport
+from gateway.cases import audit, mailbox
+from gateway.cases.reports import Affected, Category, NewReport
+from gateway.core.models import AuditEntry, Case, User
 from tests.channels.web_form.chromium import LiveServer, available, chromium
 from tests.console.conftest import NEW_PASSWORD
 from tests.support.jobs import run_jobs

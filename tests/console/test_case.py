@@ -6,9 +6,9 @@ import re
 
 from sqlalchemy import select
 
-from gateway import mailbox
-from gateway.models import AuditEntry, CaseEvent, OutboxEntry, Role
-from gateway.reports import Affected, Category, NewReport
+from gateway.cases import mailbox
+from gateway.cases.reports import Affected, Category, NewReport
+from gateway.core.models import AuditEntry, CaseEvent, OutboxEntry, Role
 from tests.support.jobs import run_jobs
 
 NARRATIVE = "The man from the distribution team asked my sister to come alone at night"

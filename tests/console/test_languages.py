@@ -7,10 +7,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from gateway import i18n, mailbox
+from gateway.cases import mailbox
+from gateway.cases.reports import Affected, Category, NewReport
 from gateway.console.stats import week_of
-from gateway.models import Case, Role
-from gateway.reports import Affected, Category, NewReport
+from gateway.core import i18n
+from gateway.core.models import Case, Role
 from tests.support.jobs import run_jobs
 from tests.support.languages import EASTERN_DIGITS, left_in_english
 

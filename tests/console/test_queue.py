@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from gateway import mailbox
-from gateway.models import Case, Role, User, utcnow
-from gateway.reports import Affected, Category, NewReport
+from gateway.cases import mailbox
+from gateway.cases.reports import Affected, Category, NewReport
+from gateway.core.models import Case, Role, User, utcnow
 
 NUMBER = re.compile(r'href="/console/cases/(\d{4}-\d{6}-\d)"')
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import mailbox
-from gateway.models import Role
-from gateway.reports import NewAttachment, NewReport
+from gateway.cases import mailbox
+from gateway.cases.reports import NewAttachment, NewReport
+from gateway.core.models import Role
 from tests.console.conftest import Browser, png
 from tests.support.jobs import run_jobs
 
@@ -157,7 +157,7 @@ def test_the_table_covers_every_console_route(app) -> None:  # type: ignore[no-u
 def test_each_route_answers_each_role_as_the_table_says(gw, app, clock, signed_in, role) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    from gateway.models import Attachment, User
+    from gateway.core.models import Attachment, User
 
     report = NewReport(
         narrative="The driver said he would bring food if I came to his room",

@@ -24,8 +24,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 
 from gateway.console import signin, throttle
-from gateway.models import AuditEntry, Role, User, utcnow
-from gateway.users import NewUser
+from gateway.console.users import NewUser
+from gateway.core.models import AuditEntry, Role, User, utcnow
 from tests.console.conftest import Browser, make_user
 
 

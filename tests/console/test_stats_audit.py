@@ -7,10 +7,10 @@ import io
 
 from sqlalchemy import delete, select, update
 
-from gateway import mailbox
+from gateway.cases import mailbox
+from gateway.cases.reports import Affected, Category, NewReport
 from gateway.cli import main
-from gateway.models import AuditEntry, Role
-from gateway.reports import Affected, Category, NewReport
+from gateway.core.models import AuditEntry, Role
 
 
 def test_stats_count_reports_and_first_responses_without_personal_data(  # type: ignore[no-untyped-def]

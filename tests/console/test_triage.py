@@ -15,11 +15,11 @@ import zipfile
 
 from sqlalchemy import func, select
 
-from gateway import audit, mailbox
+from gateway.cases import audit, mailbox
+from gateway.cases.reports import NewReport
 from gateway.cli import main
 from gateway.console import exports
-from gateway.models import AuditEntry, Case, CaseEvent, OutboxEntry, Role
-from gateway.reports import NewReport
+from gateway.core.models import AuditEntry, Case, CaseEvent, OutboxEntry, Role
 from tests.console.test_attachments_exports import _pdf_text
 from tests.support.jobs import run_jobs
 

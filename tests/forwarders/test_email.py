@@ -18,12 +18,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
-from gateway import mailbox, runtime
-from gateway.config import ConfigError, Settings
+from gateway.cases import mailbox
+from gateway.cases.reports import Affected, NewReport
+from gateway.core import runtime
+from gateway.core.config import ConfigError, Settings
+from gateway.core.models import OutboxEntry
+from gateway.core.runtime import Gateway
 from gateway.forwarders import build
-from gateway.models import OutboxEntry
-from gateway.reports import Affected, NewReport
-from gateway.runtime import Gateway
 from tests.conftest import KEYS
 from tests.support.jobs import run_jobs
 
@@ -172,7 +173,7 @@ def test_a_refused_address_is_dead_lettered_and_the_others_are_not_repeated(egw,
         entry = session.scalars(select(OutboxEntry).where(OutboxEntry.target == "email")).one()
     assert entry.state == "dead" and entry.last_error == "recipient 2 refused"
     inbox.refuse = set()
-    from gateway.jobs import retry_dead
+    from gateway.work.jobs import retry_dead
 
     retry_dead(egw)
     run_jobs(egw)

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from gateway import mailbox, runtime
-from gateway.config import ConfigError, Settings
+from gateway.cases import mailbox
+from gateway.cases.reports import Affected, Category, NewReport
+from gateway.core import runtime
+from gateway.core.config import ConfigError, Settings
+from gateway.core.models import Case, OutboxEntry
+from gateway.core.runtime import Gateway
 from gateway.forwarders import build
 from gateway.forwarders.primero import map_fields
-from gateway.models import Case, OutboxEntry
-from gateway.reports import Affected, Category, NewReport
-from gateway.runtime import Gateway
 from tests.conftest import KEYS
 from tests.support.jobs import run_jobs
 
@@ -158,7 +159,7 @@ def test_retries_never_make_a_second_case(pgw, primero) -> None:  # type: ignore
     assert len(primero.cases) == 1
     from sqlalchemy import update
 
-    from gateway.jobs import forward
+    from gateway.work.jobs import forward
 
     with pgw.sessions() as session, session.begin():  # as if the answer had been lost
         session.execute(

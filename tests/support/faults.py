@@ -18,9 +18,9 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from gateway.models import Case, InboundEvent, OutboxEntry
-from gateway.numbering import CaseNumber
-from gateway.runtime import Gateway
+from gateway.cases.numbering import CaseNumber
+from gateway.core.models import Case, InboundEvent, OutboxEntry
+from gateway.core.runtime import Gateway
 from tests.support.providers import AT_API_KEY, AT_USERNAME, ProviderAPI
 from tests.support.tracker import TrackerServer
 from tests.support.worker import kill, start_worker

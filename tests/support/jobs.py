@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rq import SimpleWorker
 
-from gateway.runtime import Gateway
+from gateway.core.runtime import Gateway
 
 
 class BurstWorker(SimpleWorker):

@@ -9,7 +9,7 @@ from functools import cache
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from gateway import i18n
+from gateway.core import i18n
 
 EASTERN_DIGITS = re.compile("[\u0660-\u0669\u06f0-\u06f9]")
 _HIDDEN = re.compile(r"<(style|script)\b.*?</\1>", re.S)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from gateway import handlers, i18n
-from gateway.cases import file_report
-from gateway.handlers import Effects, queue_message, receipt_text
-from gateway.models import InboundEvent
-from gateway.reports import NewReport
-from gateway.runtime import Gateway
+from gateway.cases.filing import file_report
+from gateway.cases.reports import NewReport
+from gateway.core import i18n
+from gateway.core.models import InboundEvent
+from gateway.core.runtime import Gateway
+from gateway.work import dispatch as handlers
+from gateway.work.dispatch import Effects, queue_message, receipt_text
 
 CHANNEL = "oneshot"
 CASE_CHANNEL = "sms"  # the cases it files are SMS cases for the case tracker

@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from gateway.embedded_redis import EmbeddedRedis
+from gateway.core.embedded_redis import EmbeddedRedis
 
 
 def postgres_binaries() -> Path | None:

@@ -35,7 +35,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from werkzeug.datastructures import MultiDict
 
-from gateway.migrate import upgrade
+from gateway.core.migrate import upgrade
 
 REPO = Path(__file__).parents[2]
 CLIENT_ADDRESS = "127.0.0.77"  # a loopback address no other part of a test uses

@@ -94,10 +94,11 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, data_dir: Pat
 def _install_test_channels() -> None:
     from sqlalchemy.orm import Session
 
-    from gateway import handlers, outbound
-    from gateway.handlers import Effects
-    from gateway.models import InboundEvent
-    from gateway.runtime import Gateway
+    from gateway.core.models import InboundEvent
+    from gateway.core.runtime import Gateway
+    from gateway.work import dispatch as handlers
+    from gateway.work import outbound
+    from gateway.work.dispatch import Effects
     from tests.support import oneshot
 
     def pausing(

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from channels.hotline_ivr import calls, prompts
-from gateway import mailbox, numbering
-from gateway.models import Case, MediaDownload
+from gateway.cases import mailbox, numbering
+from gateway.core.models import Case, MediaDownload
 from tests.channels.hotline_ivr.conftest import LOCALES
 from tests.channels.hotline_ivr.phone import Phone
 

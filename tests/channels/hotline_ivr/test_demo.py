@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from gateway.models import Case, MediaDownload
+from gateway.core.models import Case, MediaDownload
 from tests.channels.hotline_ivr.phone import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
 from tests.channels.hotline_ivr.twilio_api import wav_bytes
 
@@ -94,7 +94,7 @@ def test_the_demo_exists_only_in_demo_mode(gw) -> None:  # type: ignore[no-untyp
     import dataclasses
 
     from gateway.app import create_app
-    from gateway.config import Settings
+    from gateway.core.config import Settings
 
     raw = {**gw.settings.raw, "GATEWAY_DEMO_TRACKER": ""}
     plain = create_app(

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from channels.hotline_ivr import prompt_files, prompts
-from gateway import cli, i18n
+from gateway import cli
+from gateway.core import i18n
 from tests.channels.hotline_ivr.conftest import LOCALES
 from tests.channels.hotline_ivr.twilio_api import wav_bytes
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from gateway.models import Case, LookupThrottle, MediaDownload
+from gateway.core.models import Case, LookupThrottle, MediaDownload
 from tests.channels.hotline_ivr.phone import (
     ACCOUNT_SID,
     AUTH_TOKEN,

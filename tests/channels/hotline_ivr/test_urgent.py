@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from channels.hotline_ivr import urgent
-from gateway.config import ConfigError, Settings
-from gateway.models import Case
+from gateway.core.config import ConfigError, Settings
+from gateway.core.models import Case
 from tests.channels.hotline_ivr.phone import HOTLINE
 from tests.channels.hotline_ivr.test_calls import en, receipt_heard, report
 

@@ -24,8 +24,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from gateway.models import InboundEvent, OutboundMessage
-from gateway.runtime import Gateway
+from gateway.core.models import InboundEvent, OutboundMessage
+from gateway.core.runtime import Gateway
 from tests.channels.telegram.conftest import SECRET as TELEGRAM_SECRET
 from tests.channels.telegram.conftest import TOKEN as TELEGRAM_TOKEN
 from tests.support import providers

@@ -11,9 +11,10 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
-from gateway import conversation, mailbox
-from gateway.models import Case
-from gateway.request_limits import MAX_REQUEST_LINE
+from gateway.cases import mailbox
+from gateway.conversation import engine as conversation
+from gateway.core.models import Case
+from gateway.web.request_limits import MAX_REQUEST_LINE
 from tests.channels.sms.harness import (
     KANNEL_KEY,
     Expect,

@@ -23,8 +23,8 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import select
 
-from gateway import conversation
-from gateway.models import InboundEvent, OutboundMessage
+from gateway.conversation import engine as conversation
+from gateway.core.models import InboundEvent, OutboundMessage
 from tests.channels.sms.harness import events, outbound_messages, receipt_parts
 from tests.conftest import KEYS
 from tests.support.jobs import run_jobs

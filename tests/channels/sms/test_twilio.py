@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from gateway import cleanup, conversation, mailbox
-from gateway.models import Case, MediaDownload, OutboundMessage, ProviderCleanup, utcnow
+from gateway.cases import mailbox
+from gateway.conversation import engine as conversation
+from gateway.core.models import Case, MediaDownload, OutboundMessage, ProviderCleanup, utcnow
+from gateway.work import cleanup
 from tests.channels.sms.harness import (
     PUBLIC_BASE_URL,
     Expect,

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from gateway.models import MediaDownload
+from gateway.core.models import MediaDownload
 from tests.channels.sms.harness import Twilio, fixture
 from tests.channels.sms.test_twilio import make_phone
 from tests.support.jobs import run_jobs

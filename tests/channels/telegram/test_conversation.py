@@ -13,11 +13,13 @@ import pytest
 from sqlalchemy import select, update
 
 from channels.telegram.messages import FORGET_BUTTON, FORGET_HINT, FORGOTTEN
-from gateway import conversation, i18n, mailbox
-from gateway.handlers import queue_message
-from gateway.jobs import enqueue_outbound
-from gateway.models import Case, Conversation, OutboundMessage, SenderPreference
-from gateway.sweeper import sweep
+from gateway.cases import mailbox
+from gateway.conversation import engine as conversation
+from gateway.core import i18n
+from gateway.core.models import Case, Conversation, OutboundMessage, SenderPreference
+from gateway.work.dispatch import queue_message
+from gateway.work.jobs import enqueue_outbound
+from gateway.work.sweeper import sweep
 from tests.channels.telegram.conftest import CHAT_ID, buttons_of, texts
 from tests.support.jobs import run_jobs
 

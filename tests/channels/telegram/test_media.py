@@ -7,9 +7,11 @@ from sqlalchemy import select
 
 from channels.telegram.messages import TOO_LARGE
 from channels.telegram.updates import FILE_PREFIX
-from gateway import conversation, i18n, mailbox
-from gateway.models import Attachment, Case, MediaDownload
-from gateway.reports import NewReport
+from gateway.cases import mailbox
+from gateway.cases.reports import NewReport
+from gateway.conversation import engine as conversation
+from gateway.core import i18n
+from gateway.core.models import Attachment, Case, MediaDownload
 from tests.channels.telegram.conftest import TOKEN
 from tests.support.jobs import run_jobs
 from tests.support.media_samples import ogg_opus_with_comments

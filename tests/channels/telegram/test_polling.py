@@ -9,11 +9,11 @@ import sys
 from sqlalchemy import func, select
 
 from channels.telegram.polling import ALLOWED_UPDATES, run_polling
-from gateway import spool
-from gateway.config import Settings
-from gateway.models import InboundEvent
-from gateway.prompts import prompt_of
-from gateway.runtime import Gateway
+from gateway.conversation.prompts import prompt_of
+from gateway.core.config import Settings
+from gateway.core.models import InboundEvent
+from gateway.core.runtime import Gateway
+from gateway.work import spool
 from tests.channels.telegram.conftest import CHAT_ID, SECRET, fixture_json
 from tests.support.jobs import run_jobs
 

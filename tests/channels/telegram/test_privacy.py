@@ -12,8 +12,8 @@ import logging
 
 from sqlalchemy import LargeBinary, select
 
-from gateway import mailbox
-from gateway.models import Base, Case
+from gateway.cases import mailbox
+from gateway.core.models import Base, Case
 from tests.channels.telegram.conftest import TOKEN, USER
 from tests.channels.telegram.test_conversation import STATEMENT
 from tests.channels.telegram.test_media import VOICE, voice

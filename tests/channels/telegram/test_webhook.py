@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from telegram import Update
 
-from gateway.models import InboundEvent
+from gateway.core.models import InboundEvent
 from tests.channels.telegram.conftest import CHAT_ID, FIXTURES, SECRET, fixture_body
 
 NOTHING = None  # "nothing stored"
@@ -186,8 +186,8 @@ def test_a_redelivered_update_is_stored_once(client, gw) -> None:  # type: ignor
 
 def test_without_a_configured_secret_every_update_is_refused(app, gw, env, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from gateway.app import create_app
-    from gateway.config import Settings
-    from gateway.runtime import Gateway
+    from gateway.core.config import Settings
+    from gateway.core.runtime import Gateway
 
     settings = Settings.from_mapping({**env, "TELEGRAM_WEBHOOK_SECRET": ""}, tmp_path)
     other = Gateway.from_settings(settings)

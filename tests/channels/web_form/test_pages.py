@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from gateway import i18n, mailbox
-from gateway.models import Case
+from gateway.cases import mailbox
+from gateway.core import i18n
+from gateway.core.models import Case
 from tests.channels.web_form.conftest import receipt_of, send_report, set_raw
 from tests.channels.web_form.nojs import Browser, main_form
 from tests.support.languages import EASTERN_DIGITS, left_in_english

@@ -12,8 +12,8 @@ from PIL import Image
 from sqlalchemy import select
 
 from channels.web_form import guard
-from gateway import mailbox
-from gateway.models import Attachment, Case
+from gateway.cases import mailbox
+from gateway.core.models import Attachment, Case
 from tests.channels.web_form.conftest import count_rows, receipt_of, send_report, set_raw
 from tests.channels.web_form.nojs import main_form
 from tests.support.jobs import run_jobs

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from channels.web_form import guard
-from gateway import mailbox
-from gateway.cases import set_status
-from gateway.lookup import MAX_ATTEMPTS_PER_CLIENT, MAX_FAILURES_PER_NUMBER
-from gateway.models import Case, CaseStatus
+from gateway.cases import mailbox
+from gateway.cases.filing import set_status
+from gateway.cases.lookup import MAX_ATTEMPTS_PER_CLIENT, MAX_FAILURES_PER_NUMBER
+from gateway.core.models import Case, CaseStatus
 from tests.channels.web_form.conftest import count_rows, receipt_of, send_report, set_raw
 from tests.channels.web_form.nojs import forms, main_form
 

@@ -1,0 +1,1 @@
+"""Cases: numbering, filing, look-up, the reporter's mailbox, media checks, the audit trail."""

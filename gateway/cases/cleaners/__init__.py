@@ -1,0 +1,19 @@
+"""Cleaners: one module per kind of file, each removing what says who, where or with what.
+
+A cleaner takes the bytes of a file whose type is already known (by its
+first bytes, `gateway.cases.media.checked_type`) and returns the same picture,
+sound, video or document without its metadata. A file whose metadata cannot
+be removed (unreadable, encrypted, truncated, larger than the decoder may
+take) raises `CannotClean`: it is refused, never stored as it came.
+
+They run in the worker (`gateway.work.media_fetch`), never in a web request:
+decoding is the costly part, and a web process must not grow with it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CannotClean"]
+
+
+class CannotClean(ValueError):
+    """The file cannot be cleaned of its metadata, so it is not kept."""

@@ -1,0 +1,225 @@
+"""Filing a report as a case, and what happens to a case afterwards.
+
+`file_report` writes the case, its encrypted report, its attachments as
+they came (encrypted, for the worker to clean before anyone sees them), the
+"filed" event and one outbox row per forwarding target in the caller's
+transaction: either all of it exists or none of it does. Forwarding jobs are
+enqueued after the commit by `after_commit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.cases import numbering
+from gateway.cases.media import UPLOADED, type_hint
+from gateway.cases.reports import NewReport
+from gateway.core.models import (
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    CaseStatus,
+    MediaDownload,
+    OutboxEntry,
+    Report,
+    utcnow,
+)
+from gateway.core.runtime import Gateway
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the reporter is told once: the case number and the PIN."""
+
+    case_id: int
+    case_number: str
+    pin: str
+
+
+def file_report(
+    session: Session,
+    gw: Gateway,
+    report: NewReport,
+    *,
+    channel: str,
+    provider: str | None = None,
+    received_at: datetime | None = None,
+    sender_pseudonym: str | None = None,
+    reply_address: str | None = None,
+    media: list[tuple[str, str, str | None]] | None = None,
+) -> Receipt:
+    """Create the case for `report` inside the caller's transaction.
+
+    `media` lists (provider, url, content type hint) of files still at the
+    provider: each becomes a download, and forwarding waits for them. The
+    report's own attachments (checked by `gateway.cases.media.check_upload`, not
+    decoded) wait the same way, encrypted, for the worker to clean them.
+    """
+    received = received_at or utcnow()
+    # The PIN's slow hash comes first: allocating the number locks the year's
+    # counter row until the commit, and every filing in every worker waits on it.
+    pin = numbering.new_pin()
+    pin_hash = numbering.hash_pin(pin)
+    number = numbering.allocate_case_number(session, received.year)
+    keep_address = report.follow_up and reply_address is not None
+    case = Case(
+        case_number=number.digits,
+        year=number.year,
+        sequence=number.sequence,
+        pin_hash=pin_hash,
+        status=CaseStatus.RECEIVED.value,
+        channel=channel,
+        provider=provider,
+        language=report.language,
+        category=report.category.value if report.category else None,
+        danger_now=bool(report.danger_now),
+        child_involved=report.child_involved,
+        affected=report.affected.value if report.affected else None,
+        follow_up=report.follow_up,
+        received_at=received,
+        sender_pseudonym=sender_pseudonym,
+        reply_address_enc=gw.cipher.encrypt(reply_address.encode()) if keep_address else None,
+    )
+    session.add(case)
+    session.flush()
+    stored = Report(case_id=case.id, content_enc=gw.cipher.encrypt_json(report.content()))
+    session.add(stored)
+    session.flush()
+    for item in report.attachments:
+        # Not decoded here (a web request): the worker cleans the original into
+        # an attachment (gateway.work.media_fetch), and forwarding waits for it.
+        session.add(
+            MediaDownload(
+                case_id=case.id,
+                provider=UPLOADED,
+                url_enc=gw.cipher.encrypt(UPLOADED.encode()),
+                content_type_hint=type_hint(item.content_type),
+                data_enc=gw.cipher.encrypt(item.data),
+            )
+        )
+    session.add(CaseEvent(case_id=case.id, kind=CaseEventKind.FILED.value, actor="reporter"))
+    for provider_name, url, hint in media or []:
+        session.add(
+            MediaDownload(
+                case_id=case.id,
+                provider=provider_name,
+                url_enc=gw.cipher.encrypt(url.encode()),
+                content_type_hint=type_hint(hint),
+            )
+        )
+    outbox_state = "waiting" if media or report.attachments else "pending"
+    for target in gw.settings.forwarders:
+        session.add(
+            OutboxEntry(case_id=case.id, target=target, kind="case", event_id=0, state=outbox_state)
+        )
+    session.flush()
+    return Receipt(case_id=case.id, case_number=number.display(), pin=pin)
+
+
+def enqueue_forwarding(gw: Gateway, case_id: int) -> None:
+    """After commit: start the case's media downloads and pending outbox rows."""
+    from gateway.work.jobs import enqueue_outbox
+    from gateway.work.media_fetch import enqueue as enqueue_media
+
+    with gw.sessions() as session:
+        ids = session.scalars(
+            select(OutboxEntry.id).where(
+                OutboxEntry.case_id == case_id, OutboxEntry.state == "pending"
+            )
+        ).all()
+        downloads = session.scalars(
+            select(MediaDownload.id).where(
+                MediaDownload.case_id == case_id, MediaDownload.state == "pending"
+            )
+        ).all()
+    for download_id in downloads:
+        enqueue_media(gw, download_id)
+    for outbox_id in ids:
+        enqueue_outbox(gw, outbox_id)
+
+
+def find_case(session: Session, text: str, prefix: str = "") -> Case | None:
+    """The case a typed case number names, or None (bad check digit, unknown)."""
+    number = numbering.parse_case_number(text, prefix)
+    if number is None:
+        return None
+    return session.scalars(select(Case).where(Case.case_number == number.digits)).first()
+
+
+def display_number(case: Case, prefix: str = "") -> str:
+    return numbering.CaseNumber(case.year, case.sequence).display(prefix)
+
+
+def add_event(
+    session: Session,
+    gw: Gateway,
+    case: Case,
+    kind: CaseEventKind,
+    actor: str,
+    body: str | None = None,
+    status: CaseStatus | None = None,
+) -> CaseEvent:
+    event = CaseEvent(
+        case_id=case.id,
+        kind=kind.value,
+        actor=actor,
+        status=status.value if status else None,
+        body_enc=gw.cipher.encrypt(body.encode()) if body is not None else None,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+STATUS_EVENT_TARGETS = ("webhook",)  # targets that are told of status changes
+
+
+def set_status(
+    session: Session,
+    gw: Gateway,
+    case: Case,
+    status: CaseStatus,
+    actor: str,
+    tell_tracker: bool = True,
+) -> CaseEvent | None:
+    """Change a case's status; closing a case forgets the reply address.
+
+    The case tracker is told through the outbox (`status_changed`), except
+    when the change came from the tracker itself (`tell_tracker=False`).
+    """
+    if case.status == status.value:
+        return None
+    case.status = status.value
+    if status is CaseStatus.CLOSED:
+        case.closed_at = utcnow()
+        case.reply_address_enc = None
+    event = add_event(session, gw, case, CaseEventKind.STATUS_CHANGED, actor, status=status)
+    if tell_tracker:
+        for target in gw.settings.forwarders:
+            if target in STATUS_EVENT_TARGETS:
+                session.add(
+                    OutboxEntry(
+                        case_id=case.id, target=target, kind="status_changed", event_id=event.id
+                    )
+                )
+        session.flush()
+    return event
+
+
+def reporter_view(gw: Gateway, case: Case) -> list[tuple[datetime, str, str]]:
+    """The messages a reporter may see: (time, direction, text), oldest first.
+
+    Only what the focal point wrote and what the reporter wrote later; never
+    the report itself, so a status check on a shared phone does not reveal it.
+    """
+    shown = []
+    for event in case.events:
+        if event.kind == CaseEventKind.MESSAGE_TO_REPORTER.value and event.body_enc:
+            shown.append((event.created_at, "in", gw.cipher.decrypt(event.body_enc).decode()))
+        elif event.kind == CaseEventKind.MESSAGE_FROM_REPORTER.value and event.body_enc:
+            shown.append((event.created_at, "out", gw.cipher.decrypt(event.body_enc).decode()))
+    return shown

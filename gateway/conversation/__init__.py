@@ -1,0 +1,1 @@
+"""The text conversation of SMS, WhatsApp and Telegram: engine, texts, keywords, segments."""

@@ -1,0 +1,4 @@
+"""The infrastructure every layer stands on.
+
+Settings, database and tables, Redis, keys, privacy, translations.
+"""

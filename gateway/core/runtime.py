@@ -1,0 +1,111 @@
+"""The gateway's shared services in one object: settings, database, Redis, keys.
+
+Web and worker processes build one `Gateway` at start-up and install it with
+`install()`; RQ jobs, which receive only ids, find it with `current()`. No
+state lives in a process beyond this (connections and keys).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlparse
+
+import redis
+from rq import Queue
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.core import embedded_redis
+from gateway.core.config import Settings
+from gateway.core.db import make_engine, make_sessionmaker
+from gateway.core.privacy import Cipher, Pseudonymizer
+
+QUEUE_NAMES = ("intake", "forwarding", "outbound", "media")
+
+
+def redis_from_url(url: str) -> redis.Redis:
+    """A Redis client for `redis://`, `rediss://`, `unix://` or a Sentinel URL.
+
+    Sentinel: `redis+sentinel://[:password@]host:port[,host:port…]/service[/db]`.
+    """
+    if url.startswith("redis+sentinel://"):
+        from redis.sentinel import Sentinel
+
+        parsed = urlparse(url)
+        hosts = []
+        for part in parsed.netloc.rsplit("@", 1)[-1].split(","):
+            host, _, port = part.partition(":")
+            hosts.append((host, int(port or 26379)))
+        path = [p for p in parsed.path.split("/") if p]
+        if not path:
+            raise ValueError("a Sentinel REDIS_URL must name the service: …/service[/db]")
+        password = unquote(parsed.password) if parsed.password else None
+        db = int(path[1]) if len(path) > 1 else 0
+        sentinel = Sentinel(hosts, socket_timeout=5, password=password)
+        return sentinel.master_for(path[0], db=db, password=password)
+    return redis.Redis.from_url(url, socket_timeout=30, health_check_interval=30)
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    redis: redis.Redis
+    cipher: Cipher
+    pseudonyms: Pseudonymizer
+    _queues: dict[str, Queue] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Gateway:
+        engine = make_engine(settings.database_url)
+        redis_url = settings.redis_url or embedded_redis.url(settings.data_dir)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            redis=redis_from_url(redis_url),
+            cipher=Cipher(settings.data_key),
+            pseudonyms=Pseudonymizer(settings.pseudonym_key),
+        )
+
+    def queue(self, name: str) -> Queue:
+        if name not in QUEUE_NAMES:
+            raise KeyError(name)
+        if name not in self._queues:
+            self._queues[name] = Queue(name, connection=self.redis)
+        return self._queues[name]
+
+    def queues(self) -> list[Queue]:
+        return [self.queue(name) for name in QUEUE_NAMES]
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.redis.close()
+
+
+_lock = threading.Lock()
+_current: Gateway | None = None
+
+
+def install(gateway: Gateway) -> Gateway:
+    global _current
+    with _lock:
+        _current = gateway
+    return gateway
+
+
+def current() -> Gateway:
+    """The installed gateway; a worker process builds one from its environment."""
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Gateway.from_settings(Settings.load())
+        return _current
+
+
+def uninstall() -> None:
+    global _current
+    with _lock:
+        _current = None

@@ -1,0 +1,1 @@
+"""The HTTP side of provider webhooks: verify, parse, store, acknowledge."""

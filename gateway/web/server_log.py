@@ -1,0 +1,115 @@
+"""What gunicorn writes about requests: the method, the path, the status; nothing of the reporter.
+
+gunicorn's own logs would expose reporters in three places:
+
+- the access log's `%(r)s` is the whole request line: Kannel's get-url
+  carries the sender's number and the text, a status check by SMS the case
+  number and PIN, and `?key=` the callback secrets;
+- the error log's "Invalid request from ip=…" names the client's address
+  and quotes the refused request line or header (with its query string);
+- "Error handling request GET /…?…" quotes the request target.
+
+`PrivateLogger` (gunicorn's `logger_class`) writes the access log from the
+method, the path with long segments masked (signed attachment links carry
+their token in the path), the status, the size and the time, and never the
+query string, the client address, the referrer or the user agent; and it
+cleans every error-log record: a refused request is logged by the kind of
+error alone, request targets lose their query, and what is left passes the
+gateway's redaction of addresses and numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+from gateway.core.privacy import redact
+
+# Apache-style, without %(h)s (client address), %(r)s/%(q)s (query), %(f)s, %(a)s.
+ACCESS_LOG_FORMAT = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# A path segment this long is a token (a signed attachment link), not a name.
+TOKEN_SEGMENT = re.compile(r"[^/]{24,}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_QUERY = re.compile(r"\?[^\s'\"]*")
+_INVALID_REQUEST = "Invalid request from ip="
+# gunicorn's own start and stop lines: its address and pids, never a reporter's.
+_KEPT_AS_IS = (
+    "Listening at: ",
+    "Starting gunicorn ",
+    "Using worker: ",
+    "Booting worker with pid: ",
+    "Worker exiting (pid: ",
+)
+
+
+def masked_path(path: str) -> str:
+    """The request path for the access log: long (token) segments masked.
+
+    The path arrives percent-decoded, so `%0a` would start a forged log line
+    and `%00` write a NUL into the journal: control characters are escaped.
+    """
+    masked = TOKEN_SEGMENT.sub("…", path or "/")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", masked)
+
+
+def refused_kind(error: str) -> str:
+    """The kind of a refused request without what the client sent ("Invalid HTTP Header")."""
+    kind = re.split(r"['\"]", error, maxsplit=1)[0]
+    return kind.rstrip(" :") or "malformed request"
+
+
+def clean(message: str) -> str:
+    """An error-log message without client address, request contents or query strings."""
+    if message.startswith(_INVALID_REQUEST):
+        _, _, error = message.partition(": ")
+        return f"invalid request refused: {refused_kind(error)}"
+    if message.startswith(_KEPT_AS_IS):
+        return message
+    return redact(_QUERY.sub("?…", message))
+
+
+class ErrorLogFilter(logging.Filter):
+    """Applies `clean` to every gunicorn error-log record, tracebacks included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = clean(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, ()
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact(_QUERY.sub("?…", text))
+            record.exc_info = None
+        return True
+
+
+class PrivateLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger with the access log and error log kept free of reporters' data."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        if not any(isinstance(f, ErrorLogFilter) for f in self.error_log.filters):
+            self.error_log.addFilter(ErrorLogFilter())
+
+    def atoms(
+        self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any
+    ) -> dict[str, Any]:
+        """Only the atoms ACCESS_LOG_FORMAT uses; none with the query, address or headers."""
+        full = super().atoms(resp, req, environ, request_time)
+        return {
+            "m": full.get("m") or "-",
+            "U": masked_path(str(full.get("U") or "/")),
+            "s": full.get("s"),
+            "B": full.get("B"),
+            "b": full.get("b"),
+            "M": full.get("M"),
+            "T": full.get("T"),
+            "D": full.get("D"),
+            "L": full.get("L"),
+            "H": full.get("H"),
+            "t": full.get("t"),
+            "p": full.get("p"),
+        }

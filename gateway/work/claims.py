@@ -1,0 +1,97 @@
+"""Leases on rows and jobs in RQ: how work is never lost and never done twice.
+
+A job receives a row id. Before working it takes a lease on the row with one
+conditional UPDATE (state still pending, no live lease, due): at most one
+worker wins, even when Redis holds the same job twice. A worker killed
+mid-job leaves a lease that expires; the sweeper then enqueues the row again.
+RQ job ids are derived from the row (`forward-42`), so re-enqueueing a job
+that is still waiting is seen and skipped. Each enqueue is one pipelined
+Redis round trip (plus the look-up, for a row that may already have a job).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from rq.job import Job, JobStatus
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
+
+from gateway.core.models import utcnow
+from gateway.core.runtime import Gateway
+
+LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+# RQ keeps a failed job (and its arguments, here only ids) a year by default.
+JOB_OPTIONS: dict[str, Any] = {"result_ttl": 3600, "failure_ttl": 7 * 86400, "ttl": 7 * 86400}
+
+
+def claim(
+    session: Session, model: type, row_id: int, lease_seconds: int, due: bool = False
+) -> bool:
+    """Take the lease on a pending row; True when this caller won it."""
+    now = utcnow()
+    conditions = [
+        model.id == row_id,
+        model.state == "pending",
+        or_(model.locked_until.is_(None), model.locked_until < now),
+    ]
+    if due:
+        conditions.append(model.next_attempt_at <= now + timedelta(seconds=1))
+    result = session.execute(
+        update(model)
+        .where(*conditions)
+        .values(locked_until=now + timedelta(seconds=lease_seconds), attempts=model.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def job_id(kind: str, row_id: int) -> str:
+    return f"{kind}-{row_id}"
+
+
+def enqueue(
+    gw: Gateway,
+    queue_name: str,
+    func: Callable[..., Any],
+    kind: str,
+    row_id: int,
+    at: datetime | None = None,
+) -> None:
+    """Enqueue `func(row_id)` unless a job for that row is already waiting."""
+    jid = job_id(kind, row_id)
+    existing = Job.fetch_many([jid], connection=gw.redis)[0]
+    if existing is not None:
+        try:
+            if existing.get_status(refresh=False) in LIVE_STATUSES:
+                return
+        except Exception:  # noqa: BLE001 - a half-written job hash: replace it
+            existing = None
+    queue = gw.queue(queue_name)
+    with gw.redis.pipeline() as pipe:
+        if at is not None and at > utcnow():
+            queue.enqueue_at(at, func, row_id, job_id=jid, pipeline=pipe, **JOB_OPTIONS)
+        else:
+            queue.enqueue_call(func, (row_id,), job_id=jid, pipeline=pipe, **JOB_OPTIONS)
+        pipe.execute()
+
+
+def enqueue_new(
+    gw: Gateway, queue_name: str, func: Callable[..., Any], kind: str, row_ids: list[int]
+) -> None:
+    """Enqueue `func(row_id)` for rows the caller has just inserted, in one Redis round trip.
+
+    A row inserted a moment ago has no job to look for: its id is new, so
+    the lookup that `enqueue` makes is skipped (the webhook path's cost).
+    Should an id be reused (SQLite may reuse the id of a deleted last row)
+    and a job of the old row still wait, the row's job runs twice, and the
+    second run finds the lease taken or the row done.
+    """
+    queue = gw.queue(queue_name)
+    with gw.redis.pipeline() as pipe:
+        for row_id in row_ids:
+            jid = job_id(kind, row_id)
+            queue.enqueue_call(func, (row_id,), job_id=jid, pipeline=pipe, **JOB_OPTIONS)
+        pipe.execute()

@@ -1,0 +1,203 @@
+"""Fetching a reporter's media from the provider that holds it, in the worker.
+
+A channel registers one fetcher per provider (`register_fetcher`): given a
+media reference's URL it returns the bytes (with the account's credentials
+where the provider wants them). A file the reporter gave the gateway itself
+(the web form) waits in the row instead, encrypted (`data_enc`, provider
+`gateway.cases.media.UPLOADED`). The job checks size, type and a picture's pixel
+count, strips the metadata of every type (`gateway.cases.cleaners`), stores the
+file encrypted as an attachment of the case, empties `data_enc`, and when
+the case has no download left it releases the case's forwarding. A provider
+that keeps its own copy of each file (Twilio's call recordings) also names
+that copy (`copy_id`): its deletion is planned (gateway.work.cleanup) in the
+transaction that stores the file, so the provider's copy goes only once
+the gateway's exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from gateway.cases.cleaners.images import MAX_PIXELS
+from gateway.cases.media import UnsupportedMedia, checked_type, strip_metadata
+from gateway.core.config import Settings
+from gateway.core.models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    MediaDownload,
+    OutboxEntry,
+    WorkState,
+    utcnow,
+)
+from gateway.core.runtime import Gateway, current
+from gateway.work import claims as work
+from gateway.work import cleanup
+
+log = logging.getLogger(__name__)
+
+# (settings, url, size limit in bytes) -> the file's bytes
+Fetcher = Callable[[Settings, str, int], bytes]
+_fetchers: dict[str, Fetcher] = {}
+# url -> the provider's id of its copy of the file, to delete once stored
+_copy_ids: dict[str, Callable[[str], str | None]] = {}
+MAX_ATTEMPTS = 6
+
+
+class MediaTooLarge(Exception):
+    """The provider's file is over the size limit: given up, not retried."""
+
+
+class GaveUp(Exception):
+    """More attempts were started than MAX_ATTEMPTS without one coming back: not tried again."""
+
+
+# Why a file was not kept, as the console's note on the case says it.
+REFUSAL_REASONS = {
+    "ImageTooLarge": f"a picture larger than {MAX_PIXELS // 1_000_000} megapixels",
+    "UnsupportedMedia": "not a type the gateway takes, or its metadata cannot be removed",
+    "MediaTooLarge": "larger than the size limit",
+}
+
+
+def register_fetcher(
+    provider: str, fetcher: Fetcher, copy_id: Callable[[str], str | None] | None = None
+) -> None:
+    """Fetch `provider`'s media with `fetcher`; delete its copy (`copy_id`) once stored."""
+    _fetchers[provider] = fetcher
+    if copy_id is not None:
+        _copy_ids[provider] = copy_id
+
+
+def enqueue(gw: Gateway, download_id: int) -> None:
+    work.enqueue(gw, "media", fetch_media, "media", download_id)
+
+
+def fetch_media(download_id: int) -> str:
+    """RQ job: fetch one media file and store it encrypted with the case's report."""
+    gw = current()
+    with gw.sessions() as session, session.begin():
+        if not work.claim(
+            session, MediaDownload, download_id, gw.settings.job_lease_seconds, due=True
+        ):
+            return "skipped"
+        download = session.get(MediaDownload, download_id)
+        assert download is not None
+        provider, url = download.provider, gw.cipher.decrypt(download.url_enc).decode()
+        uploaded = download.data_enc
+        attempt = download.attempts
+    data, error, final = None, None, False
+    try:
+        if attempt > MAX_ATTEMPTS:  # earlier attempts never came back: a worker killed mid-file
+            raise GaveUp()
+        if uploaded is not None:
+            data = gw.cipher.decrypt(uploaded)
+        else:
+            fetcher = _fetchers.get(provider)
+            if fetcher is None:
+                raise LookupError(f"no media fetcher for provider {provider!r}")
+            data = fetcher(gw.settings, url, gw.settings.max_upload_bytes)
+        if len(data) > gw.settings.max_upload_bytes:
+            raise MediaTooLarge()
+    except (MediaTooLarge, GaveUp, LookupError) as exc:
+        error, final = type(exc).__name__, True
+    except Exception as exc:  # noqa: BLE001 - provider away: retried
+        error = type(exc).__name__
+    if error is None and data is not None:
+        content_type, data, error = _cleaned(data)
+        final = error is not None
+    case_id, released, cleanup_id = None, False, None
+    with gw.sessions() as session, session.begin():
+        download = session.get(MediaDownload, download_id)
+        assert download is not None
+        case_id = download.case_id
+        download.locked_until = None
+        download.last_error = error
+        if error is None and data is not None:
+            case = session.get(Case, download.case_id)
+            assert case is not None
+            attachment = Attachment(
+                report_id=case.report.id,
+                content_type=content_type,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                data_enc=gw.cipher.encrypt(data),
+            )
+            session.add(attachment)
+            session.flush()
+            download.attachment_id = attachment.id
+            download.state = WorkState.DONE.value
+            download.data_enc = None
+            copy_of = _copy_ids.get(provider)
+            copy = copy_of(url) if copy_of else None
+            if copy:
+                cleanup_id = cleanup.schedule(session, provider, copy)
+        elif final or attempt >= MAX_ATTEMPTS:
+            download.state = WorkState.DEAD.value
+            download.data_enc = None
+            session.add(refusal_note(gw, download.case_id, error or "GaveUp"))
+        else:
+            download.next_attempt_at = utcnow() + timedelta(seconds=30 * 2**attempt)
+        if download.state != WorkState.PENDING.value:
+            released = release_forwarding(session, download.case_id)
+    if released:
+        from gateway.cases.filing import enqueue_forwarding
+
+        enqueue_forwarding(gw, case_id)
+    if cleanup_id is not None:
+        cleanup.enqueue(gw, cleanup_id)
+    log.info("media %s attempt %s: %s", download_id, attempt, error or "stored")
+    return "stored" if error is None else "failed"
+
+
+def _cleaned(data: bytes) -> tuple[str, bytes, str | None]:
+    """(type, clean bytes, None), or ("", b"", the error's name) for a file not kept.
+
+    Cleaning is never retried: the same bytes fail the same way. Any error
+    of a decoder counts as a refusal, so a hostile file cannot make the job
+    fail again and again.
+    """
+    try:
+        # strip_metadata applies the pixel cap from the header before it decodes anything
+        content_type = checked_type(data)
+        return content_type, strip_metadata(content_type, data), None
+    except UnsupportedMedia as exc:
+        return "", b"", type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 - a decoder's bug on hostile input: refused
+        log.warning("media cleaning failed: %s", type(exc).__name__)
+        return "", b"", "UnsupportedMedia"
+
+
+def refusal_note(gw: Gateway, case_id: int, error: str) -> CaseEvent:
+    """The note on the case that a file sent with it was not kept, and why."""
+    reason = REFUSAL_REASONS.get(error, "it could not be fetched from the provider")
+    text = f"A file sent with this report was not kept: {reason} ({error})."
+    return CaseEvent(
+        case_id=case_id,
+        kind=CaseEventKind.NOTE.value,
+        actor="gateway",
+        body_enc=gw.cipher.encrypt(text.encode()),
+    )
+
+
+def release_forwarding(session, case_id: int) -> bool:  # type: ignore[no-untyped-def]
+    """Let the case's forwarding go once no download of it is pending."""
+    pending = session.scalar(
+        select(func.count())
+        .select_from(MediaDownload)
+        .where(MediaDownload.case_id == case_id, MediaDownload.state == WorkState.PENDING.value)
+    )
+    if pending:
+        return False
+    session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.case_id == case_id, OutboxEntry.state == "waiting")
+        .values(state=WorkState.PENDING.value, next_attempt_at=utcnow())
+    )
+    return True
