@@ -1,76 +1,38 @@
 """Forwarding targets: where every new case goes (FORWARDERS, default `webhook`).
 
-Each target is one module with a class implementing `Forwarder.deliver`.
-The outbox, retries, attempts log and dead-letter are shared (see jobs.py):
-a target only says what became of one attempt.
+Each target is one module with a class implementing `Forwarder.deliver`
+(gateway/forwarders/base.py); this module maps the names of FORWARDERS to them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Protocol
+import time
+import uuid
+from typing import Any
 
+from gateway.cases.numbering import CaseNumber
 from gateway.core.config import ConfigError, Settings
+from gateway.forwarders.base import Delivery, Forwarder, Outcome, Result, classify_http
+from gateway.forwarders.email import EmailForwarder
+from gateway.forwarders.primero import PrimeroForwarder
+from gateway.forwarders.webhook import WebhookForwarder
 
+__all__ = ["Delivery", "Forwarder", "Outcome", "Result", "build", "classify_http", "validate"]
 
-class Outcome(StrEnum):
-    DELIVERED = "delivered"
-    RETRY = "retry"
-    DEAD = "dead"
-
-
-@dataclass(frozen=True)
-class Result:
-    outcome: Outcome
-    http_status: int | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One piece of work for a target: a case (`kind` "case") or a status event."""
-
-    kind: str
-    payload: dict[str, Any]
-    idempotency_key: str
-    external_id: str  # a UUID made once per case, for targets that take a client id
-
-
-class Forwarder(Protocol):
-    name: str
-
-    def deliver(self, delivery: Delivery) -> Result:
-        """Send one delivery; never raise for a remote failure."""
-        ...
-
-
-def classify_http(status: int) -> Outcome:
-    """Contract: 2xx or 409 delivered; 408, 429, 5xx retried; other 4xx dead."""
-    if 200 <= status < 300 or status == 409:
-        return Outcome.DELIVERED
-    if status in (408, 429) or status >= 500:
-        return Outcome.RETRY
-    return Outcome.DEAD
+TARGETS = {
+    "webhook": WebhookForwarder,
+    "primero": PrimeroForwarder,
+    "email": EmailForwarder,
+}
 
 
 def build(name: str, settings: Settings) -> Forwarder:
     """The forwarder for a FORWARDERS name, or ConfigError naming what is missing."""
-    if name == "webhook":
-        from gateway.forwarders.webhook import WebhookForwarder
-
-        return WebhookForwarder.from_settings(settings)
-    if name == "primero":
-        from gateway.forwarders.primero import PrimeroForwarder
-
-        return PrimeroForwarder.from_settings(settings)
-    if name == "email":
-        from gateway.forwarders.email import EmailForwarder
-
-        return EmailForwarder.from_settings(settings)
-    raise ConfigError(
-        f"FORWARDERS names an unknown target {name!r} (known: webhook, primero, email)"
-    )
+    target = TARGETS.get(name)
+    if target is None:
+        known = ", ".join(TARGETS)
+        raise ConfigError(f"FORWARDERS names an unknown target {name!r} (known: {known})")
+    return target.from_settings(settings)
 
 
 def validate(settings: Settings) -> list[str]:
@@ -89,11 +51,6 @@ TEST_NARRATIVE = "TEST: a connectivity check from the complaint gateway, not a r
 
 def test_delivery() -> Delivery:
     """A clearly marked test case, valid against docs/case.schema.json."""
-    import time
-    import uuid
-
-    from gateway.cases.numbering import CaseNumber
-
     number = CaseNumber(2000, 0).display()  # year 2000, sequence 0: never a real case
     payload: dict[str, Any] = {
         "schema_version": "1.0",

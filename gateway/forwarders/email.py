@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 from gateway.core.config import ConfigError, Settings
 from gateway.core.i18n import _, gettext
 from gateway.core.runtime import current
-from gateway.forwarders import Delivery, Outcome, Result
+from gateway.forwarders.base import Delivery, Outcome, Result
 
 SUBJECT = _("New report %(case)s")
 SUBJECT_URGENT = _("URGENT new report %(case)s")

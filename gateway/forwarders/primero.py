@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from gateway.core.config import ConfigError, Settings
-from gateway.forwarders import Delivery, Outcome, Result, classify_http
+from gateway.forwarders.base import Delivery, Outcome, Result, classify_http
 
 DEFAULT_FIELD_MAP = Path(__file__).with_name("primero_field_map.json")
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import httpx
 
 from gateway.core.config import ConfigError, Settings
-from gateway.forwarders import Delivery, Outcome, Result, classify_http
+from gateway.forwarders.base import Delivery, Outcome, Result, classify_http
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
