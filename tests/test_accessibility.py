@@ -196,12 +196,18 @@ def console(browser, site: Site) -> Iterator[Any]:  # type: ignore[no-untyped-de
 # --- the pages: each brings a page into one state ---------------------------
 
 
+def _open(page: Any, url: str, status: int = 200) -> None:
+    response = page.goto(url)
+    assert response is not None and response.status == status, (url, response)
+
+
 def report_form(page: Any, site: Site) -> None:
-    page.goto(f"{site.url}/report?lang=en")
+    _open(page, f"{site.url}/report?lang=en")
 
 
 def report_form_arabic(page: Any, site: Site) -> None:
-    page.goto(f"{site.url}/report?lang=ar")
+    _open(page, f"{site.url}/report?lang=ar")
+    assert page.locator("html").get_attribute("dir") == "rtl"
 
 
 def report_form_with_error(page: Any, site: Site) -> None:
@@ -214,7 +220,9 @@ def report_refused(page: Any, site: Site) -> None:
     page.goto(f"{site.url}/report?lang=en")
     page.locator("input[name=token]").evaluate("field => field.value = 'forged'")
     page.fill("#narrative", "x")
-    page.click("button[type=submit]:not([name])")
+    with page.expect_navigation() as sent:
+        page.click("button[type=submit]:not([name])")
+    assert sent.value.status == 400
 
 
 def receipt(page: Any, site: Site) -> None:
@@ -222,7 +230,7 @@ def receipt(page: Any, site: Site) -> None:
 
 
 def status_form(page: Any, site: Site) -> None:
-    page.goto(f"{site.url}/status?lang=en")
+    _open(page, f"{site.url}/status?lang=en")
 
 
 def _check_status(page: Any, site: Site, pin: str) -> None:
@@ -246,14 +254,17 @@ def status_page_after_reply(page: Any, site: Site) -> None:
     status_page(page, site)
     page.fill("#text", "Yes, I can come on Tuesday.")
     page.click("button[type=submit]:not([name])")
+    page.locator("p.ok").wait_for()
 
 
 def demo_sms(page: Any, site: Site) -> None:
-    page.goto(f"{site.url}/demo/sms")
+    _open(page, f"{site.url}/demo/sms")
+    assert page.locator("textarea").count() == 1  # ready: a box to write in
 
 
 def demo_ivr(page: Any, site: Site) -> None:
-    page.goto(f"{site.url}/demo/ivr")
+    _open(page, f"{site.url}/demo/ivr")
+    assert page.locator("text=Call the hotline").count() == 1
 
 
 def demo_ivr_call(page: Any, site: Site) -> None:
@@ -262,17 +273,35 @@ def demo_ivr_call(page: Any, site: Site) -> None:
     page.locator("form.keypad").wait_for()
 
 
-def console_path(path: str) -> Callable[[Any, Site], None]:
+def console_path(path: str, status: int = 200) -> Callable[[Any, Site], None]:
     def go(page: Any, site: Site) -> None:
-        page.goto(site.url + path.format(number=site.number))
+        _open(page, site.url + path.format(number=site.number), status)
+        assert "/login" not in page.url
 
     go.__name__ = f"console {path}"
     return go
 
 
+def console_case(page: Any, site: Site) -> None:
+    """The worked case: its photo, its history, the linked case and every form."""
+    console_path("/console/cases/{number}")(page, site)
+    assert page.locator("main img").count() == 1
+    assert page.locator("main table").first.locator("tr").count() >= 6
+    assert page.locator("main form").count() >= 7
+
+
+def console_stats(page: Any, site: Site, weeks: int = 12) -> None:
+    console_path(f"/console/stats?weeks={weeks}")(page, site)
+    assert page.locator("svg[role=img]").count() == 4
+
+
+def console_stats_two_years(page: Any, site: Site) -> None:
+    console_stats(page, site, weeks=104)
+
+
 def console_login(page: Any, site: Site) -> None:
     page.context.clear_cookies()
-    page.goto(f"{site.url}/console/login")
+    _open(page, f"{site.url}/console/login")
 
 
 def console_login_failed(page: Any, site: Site) -> None:
@@ -347,9 +376,9 @@ PAGES = [
         for go in (
             console_path("/console/cases"),
             console_path("/console/cases?status=all&urgency=danger"),
-            console_path("/console/cases/{number}"),
-            console_path("/console/stats"),
-            console_path("/console/stats?weeks=104"),
+            console_case,
+            console_stats,
+            console_stats_two_years,
             console_path("/console/users"),
             console_user_created,
             console_path("/console/audit"),
@@ -357,7 +386,7 @@ PAGES = [
             console_path("/console/settings"),
             console_path("/console/health"),
             console_path("/console/password"),
-            console_path("/console/cases/0000-000000-0"),  # the console's error page
+            console_path("/console/cases/0000-000000-0", 404),  # the console's error page
         )
     ),
 ]
