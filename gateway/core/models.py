@@ -69,9 +69,19 @@ class Base(DeclarativeBase):
 class WorkState(StrEnum):
     """Where a unit of work (inbound event, outbox row, outbound message) stands."""
 
+    WAITING = "waiting"  # an outbox row whose case still has media to fetch
     PENDING = "pending"
     DONE = "done"
     DEAD = "dead"
+
+
+class ConversationState(StrEnum):
+    """Where a text conversation stands; only an open one takes answers."""
+
+    OPEN = "open"
+    FILED = "filed"  # became a case (`case_id`)
+    ABANDONED = "abandoned"  # REPORT and then silence: nothing to file
+    STOPPED = "stopped"  # the sender sent STOP
 
 
 class CaseStatus(StrEnum):
