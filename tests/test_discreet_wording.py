@@ -1,7 +1,7 @@
 """Discreet wording: nothing the gateway sends to a reporter's phone or chat says what was reported.
 
 A reporter's phone is often shared, sometimes with the person they report
-about (DESIGN.md, "Discreet wording"; docs/threat-model.md). The words no
+about (docs/contract.md, "Discreet wording"; docs/threat-model.md). The words no
 outbound text may contain are data, one list per language, in
 i18n/discreet-words/ (with the inflections and SMS spellings). Checked here:
 

@@ -1,7 +1,8 @@
 """Settings from the environment (and a `.env` file), validated once at start-up.
 
-Every name here is part of the contract in DESIGN.md. A required value that is
-missing or malformed raises `ConfigError` with one line that names it, so an
+The names of docs/contract.md are fixed; the `GATEWAY_*` tuning names are the
+gateway's own (docs/deployment.md). A required value that is missing or
+malformed raises `ConfigError` with one line that names it, so an
 administrator sees exactly what to fix.
 """
 

@@ -62,7 +62,7 @@ def normalise_address(address: str, default_region: str | None = None) -> str:
     """E.164 for anything that parses as a phone number; else the stable id as given.
 
     Operators send from names (`MTN`) and WhatsApp from business-scoped ids;
-    those are kept as given (stripped), as DESIGN.md requires.
+    those are kept as given (stripped), as docs/contract.md requires.
     """
     candidate = address.strip()
     for prefix in ("whatsapp:", "tel:", "sms:"):

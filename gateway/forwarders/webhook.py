@@ -1,4 +1,4 @@
-"""The signed webhook to the case-tracking system (contract in DESIGN.md).
+"""The signed webhook to the case-tracking system (contract: docs/contract.md).
 
 `POST CASE_TRACKER_URL` with the case as JSON (docs/case.schema.json) and
 `Idempotency-Key`, `X-Gateway-Timestamp`, `X-Gateway-Signature: sha256=<hex
