@@ -77,13 +77,14 @@ def _bench_channel() -> None:
     from sqlalchemy.orm import Session
 
     from gateway.cases.filing import file_report
+    from gateway.cases.outgoing import queue_message
     from gateway.cases.reports import NewReport
+    from gateway.conversation.texts import receipt_text
     from gateway.core import i18n
+    from gateway.core.effects import Effects
     from gateway.core.models import InboundEvent
+    from gateway.core.providers import Channel, Provider, installed
     from gateway.core.runtime import Gateway
-    from gateway.work import dispatch as handlers
-    from gateway.work import outbound
-    from gateway.work.dispatch import Effects, queue_message, receipt_text
 
     def one_message_report(
         session: Session, gw: Gateway, event: InboundEvent, payload: dict[str, object]
@@ -118,8 +119,15 @@ def _bench_channel() -> None:
             effects.outbound.append(message_id)
         return effects
 
-    handlers.register(CHANNEL, one_message_report)
-    outbound.register_sender(CHANNEL, lambda settings, address, text, mid: f"bench-{mid}")
+    installed().add(
+        Channel(
+            name=CHANNEL,
+            providers=(
+                Provider(CHANNEL, sender=lambda settings, address, text, mid: f"bench-{mid}"),
+            ),
+            handlers={CHANNEL: one_message_report},
+        )
+    )
     if os.environ.get("BENCH_CHEAP_PIN_HASH") == "1":
         # Diagnostic only: what the pipeline costs without its deliberately slow hash.
         from argon2 import PasswordHasher

@@ -393,7 +393,7 @@ class Probe:
         import pyotp
         from sqlalchemy import update
 
-        from gateway.core.models import User
+        from gateway.core.accounts import User
 
         user = self.seeder.user
         with self.gw.engine.begin() as conn:
@@ -493,7 +493,7 @@ def analyze(gw: Any) -> None:
     from sqlalchemy import text
 
     if gw.engine.dialect.name == "postgresql":
-        from gateway.core.models import Base
+        from gateway.core.schema import Base
 
         with gw.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in Base.metadata.sorted_tables:
@@ -537,7 +537,7 @@ def grow(kind: str) -> Iterator[tuple[str, int, dict[str, float]]]:
                 user = create_user(session, gw.cipher, "growth_admin", "admin", actor="bench")
             from sqlalchemy import select
 
-            from gateway.core.models import User
+            from gateway.core.accounts import User
 
             with gw.sessions() as session:
                 user_id = session.scalar(select(User.id).where(User.username == user.username))

@@ -33,6 +33,7 @@ from gateway.cases import mailbox
 from gateway.core import i18n
 from gateway.core.config import Settings
 from gateway.core.runtime import Gateway
+from gateway.work.reporter import message_reporter
 from tests.channels.web_form import chromium as chromium_setup
 from tests.channels.web_form.nojs import Browser, main_form
 
@@ -54,7 +55,7 @@ def page_bytes(app, gw: Gateway, lang: str) -> dict[str, int]:  # type: ignore[n
     html = receipt.get_data(as_text=True)
     number, pin = [part.split("<")[0] for part in html.split('<p class="b" dir="ltr">')[1:3]]
     view = mailbox.check_status(gw, number, pin, client=None)
-    mailbox.message_reporter(
+    message_reporter(
         gw, int(view.case_id or 0), "Thank you. Are you safe now? You can answer here.", "bench"
     )
     status = browser.get(f"/status?lang={lang}")

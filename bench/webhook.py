@@ -235,13 +235,14 @@ def segments_per_report(backend: services.Backend) -> list[Row]:
     """One complete SMS report per language, counting the segments of what is sent."""
     from rq import SimpleWorker
 
+    from gateway.app import load_channels
     from gateway.conversation.segments import measure
     from gateway.core import i18n, runtime
     from gateway.core.config import Settings
     from gateway.core.inbound import InboundMessage
+    from gateway.core.providers import Channel, Provider, installed
     from gateway.core.runtime import Gateway
     from gateway.intake import submit as intake
-    from gateway.work import outbound
 
     sent: list[str] = []
 
@@ -249,7 +250,8 @@ def segments_per_report(backend: services.Backend) -> list[Row]:
         sent.append(text)
         return None
 
-    outbound.register_sender("bench-sms", capture)
+    load_channels()  # the conversation's channels
+    installed().add(Channel(name="bench-sms", providers=(Provider("bench-sms", sender=capture),)))
     settings = Settings.from_mapping(backend.env(), backend.directory)
     gw = runtime.install(Gateway.from_settings(settings))
     rows = []
@@ -298,7 +300,7 @@ def segments_per_report(backend: services.Backend) -> list[Row]:
     finally:
         runtime.uninstall()
         gw.close()
-        outbound._senders.pop("bench-sms", None)
+        installed().remove("bench-sms")
     return rows
 
 

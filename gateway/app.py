@@ -1,26 +1,42 @@
-"""The Flask application factory: one blueprint per channel, registered from a list."""
+"""The Flask application factory and the composition root of the channels.
+
+`CHANNEL_PACKAGES` is the one list of channel packages; each describes
+itself with a `CHANNEL` (gateway.core.providers.Channel). `load_channels`
+installs them once at start-up: the web application mounts their
+blueprints, the worker finds their senders, cleaners and handlers, the
+command line their commands, all through `gateway.core.providers.installed()`.
+"""
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Mapping
+from types import ModuleType
 
 from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway.core import runtime
+import channels.hotline_ivr
+import channels.sms
+import channels.telegram
+import channels.web_form
+from gateway import console
+from gateway.core import providers, runtime
 from gateway.core.config import Settings
 from gateway.core.privacy import install_log_redaction
+from gateway.core.providers import Registry
 from gateway.core.runtime import Gateway
+from gateway.web import attachments, demo_tracker, health, tracker_callback
 from gateway.web.request_limits import RequestLineLimit
 
-# Channel packages, each exposing `blueprint` (and registering its senders).
-CHANNEL_MODULES: tuple[str, ...] = (
-    "channels.telegram",
-    "channels.sms",
-    "channels.web_form",
-    "channels.hotline_ivr",
+log = logging.getLogger(__name__)
+
+# The channel packages, each exposing `CHANNEL` (its blueprint, providers, commands, checks).
+CHANNEL_PACKAGES: tuple[ModuleType, ...] = (
+    channels.telegram,
+    channels.sms,
+    channels.web_form,
+    channels.hotline_ivr,
 )
 # The policy of every answer that sets none of its own (JSON, TwiML, the demo pages):
 # nothing from elsewhere, no script, no framing; inline style for the demo pages.
@@ -28,17 +44,12 @@ DEFAULT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; media-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-GATEWAY_BLUEPRINTS: tuple[str, ...] = (
-    "gateway.web.health",
-    "gateway.web.attachments",
-    "gateway.web.tracker_callback",
-    "gateway.console",
-)
+GATEWAY_BLUEPRINTS: tuple[ModuleType, ...] = (health, attachments, tracker_callback, console)
 
 
-def load_channel_modules() -> list[object]:
-    """Import every channel package (workers need their senders and handlers)."""
-    return [importlib.import_module(name) for name in CHANNEL_MODULES]
+def load_channels() -> Registry:
+    """Install every channel package's `CHANNEL` (again: installing twice changes nothing)."""
+    return providers.install(package.CHANNEL for package in CHANNEL_PACKAGES)
 
 
 def create_app(
@@ -75,14 +86,17 @@ def create_app(
     proxies = int(gateway.settings.get("GATEWAY_TRUSTED_PROXIES", "0") or 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
-    for name in GATEWAY_BLUEPRINTS:
-        app.register_blueprint(importlib.import_module(name).blueprint)
-    for module in load_channel_modules():
-        app.register_blueprint(module.blueprint)  # type: ignore[attr-defined]
+    for module in GATEWAY_BLUEPRINTS:
+        app.register_blueprint(module.blueprint)
+    registry = load_channels()
+    for channel in registry.channels:
+        if channel.blueprint is not None:
+            app.register_blueprint(channel.blueprint)
+    # A channel's misconfiguration: a warning line each; unreadable settings stop here.
+    for warning in registry.warnings(gateway.settings):
+        log.warning("%s", warning)
     if gateway.settings.get("GATEWAY_DEMO_TRACKER") == "1":
-        from gateway.web.demo_tracker import blueprint as demo_tracker
-
-        app.register_blueprint(demo_tracker)
+        app.register_blueprint(demo_tracker.blueprint)
 
     @app.after_request
     def _headers(response: Response) -> Response:

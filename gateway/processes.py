@@ -2,38 +2,70 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import secrets
+import shlex
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from gateway.core.config import ConfigError, Settings, data_directory, write_keys_file
+from gunicorn.app.base import BaseApplication
+from gunicorn.http import message
+from rq import Queue, SimpleWorker
+from sqlalchemy import select
+
+from gateway.app import create_app, load_channels
+from gateway.console.users import NewUser, create_user, reset_credentials
+from gateway.core import embedded_redis, runtime
+from gateway.core.accounts import User
+from gateway.core.config import (
+    DEMO_SETTINGS_FILE,
+    ConfigError,
+    Settings,
+    data_directory,
+    write_keys_file,
+)
+from gateway.core.db import make_engine, make_sessionmaker
+from gateway.core.embedded_redis import EmbeddedRedis
+from gateway.core.migrate import upgrade
+from gateway.core.privacy import Cipher
+from gateway.core.runtime import QUEUE_NAMES, Gateway, redis_from_url
+from gateway.core.states import Role
+from gateway.forwarders import validate
 from gateway.web.request_limits import MAX_REQUEST_LINE
 from gateway.web.server_log import ACCESS_LOG_FORMAT, PrivateLogger
-
-if TYPE_CHECKING:
-    from gateway.console.users import NewUser
+from gateway.work.job_paths import migrate_queued_jobs
+from gateway.work.spool import SpoolLoader
+from gateway.work.sweeper import SweeperThread
 
 log = logging.getLogger(__name__)
 
 
 def _check_forwarders(settings: Settings) -> None:
-    from gateway.forwarders import validate
-
     problems = validate(settings)
     if problems:
         raise ConfigError("; ".join(problems))
 
 
+def _warn_demo_settings(settings: Settings) -> None:
+    """A demo killed before it could remove its settings leaves them for `serve` and `worker`."""
+    if (settings.data_dir / DEMO_SETTINGS_FILE).exists():
+        log.warning(
+            "%s in the data directory holds a demo's stand-in settings (a case tracker on this "
+            "machine), used where the environment sets nothing: delete it for a real deployment",
+            DEMO_SETTINGS_FILE,
+        )
+
+
 def _embedded_redis(settings: Settings):  # type: ignore[no-untyped-def]
     if not settings.uses_embedded_redis:
         return None
-    from gateway.core.embedded_redis import EmbeddedRedis
-
     return EmbeddedRedis(settings.data_dir).start()
 
 
@@ -43,8 +75,6 @@ def _start_spool_loader(worker) -> None:  # type: ignore[no-untyped-def]
     The spool is on the web machine's disk, which a worker on another machine
     cannot see; so every web process runs a loader thread for it.
     """
-    from gateway.work.spool import SpoolLoader
-
     gateway = worker.wsgi.extensions["gateway"]
     SpoolLoader(
         gateway, interval=float(gateway.settings.get("GATEWAY_SPOOL_LOAD_SECONDS", "5"))
@@ -59,17 +89,14 @@ def _allow_long_request_lines() -> None:
     (and in quadratic time: 8 MB costs 5 s of a thread). Raising the cap to
     our own bound keeps a limit, answered 414 by gunicorn itself.
     """
-    from gunicorn.http import message
-
     if getattr(message, "MAX_REQUEST_LINE", 0) < MAX_REQUEST_LINE:
         message.MAX_REQUEST_LINE = MAX_REQUEST_LINE
 
 
 def run_server(settings: Settings, host: str, port: int, workers: int, threads: int) -> int:
     """The web application under gunicorn (gthread workers)."""
-    from gunicorn.app.base import BaseApplication
-
     _check_forwarders(settings)
+    _warn_demo_settings(settings)
     _allow_long_request_lines()
     embedded = _embedded_redis(settings)
 
@@ -96,8 +123,6 @@ def run_server(settings: Settings, host: str, port: int, workers: int, threads: 
                 self.cfg.set("control_socket_disable", True)
 
         def load(self):  # type: ignore[no-untyped-def]
-            from gateway.app import create_app
-
             return create_app(settings)
 
     try:
@@ -108,25 +133,32 @@ def run_server(settings: Settings, host: str, port: int, workers: int, threads: 
     return 0
 
 
+# RQ blocks this long for the next job (its default worker_ttl, less 15 s); the worker's
+# own Redis connection waits longer than that, so an idle worker reads no timeout (and
+# logs no ERROR). Everything else keeps the short timeout of redis_from_url.
+WORKER_TTL = 420
+WORKER_SOCKET_TIMEOUT = WORKER_TTL + 30
+
+
 def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) -> int:
     """An RQ worker on every gateway queue, with RQ's scheduler and the sweeper."""
-    from rq import SimpleWorker
-
-    from gateway.app import load_channel_modules
-    from gateway.core import runtime
-    from gateway.core.runtime import Gateway
-    from gateway.work.sweeper import SweeperThread
-
     _check_forwarders(settings)
+    _warn_demo_settings(settings)
     embedded = _embedded_redis(settings)
     thread = None
     try:
-        load_channel_modules()
+        load_channels()
         gw = runtime.install(Gateway.from_settings(settings))
+        migrate_queued_jobs(gw)  # jobs queued by the previous release, under old paths
         thread = SweeperThread(gw) if sweeper else None
         if thread:
             thread.start()
-        worker = SimpleWorker(gw.queues(), connection=gw.redis)
+        waiting = redis_from_url(
+            settings.redis_url or embedded_redis.url(settings.data_dir),
+            socket_timeout=WORKER_SOCKET_TIMEOUT,
+        )
+        queues = [Queue(name, connection=waiting) for name in QUEUE_NAMES]
+        worker = SimpleWorker(queues, connection=waiting, worker_ttl=WORKER_TTL)
         worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
     finally:
         if thread:
@@ -142,13 +174,6 @@ def demo_admin(settings: Settings) -> NewUser:
     Made on the first run; a later run gives it a new one-time password and
     keeps its TOTP secret, so an authenticator set up once keeps working.
     """
-    from sqlalchemy import select
-
-    from gateway.console.users import create_user, reset_credentials
-    from gateway.core.db import make_engine, make_sessionmaker
-    from gateway.core.models import Role, User
-    from gateway.core.privacy import Cipher
-
     engine = make_engine(settings.database_url)
     cipher = Cipher(settings.data_key)
     try:
@@ -160,15 +185,67 @@ def demo_admin(settings: Settings) -> NewUser:
         engine.dispose()
 
 
+def listen_problem(host: str, port: int) -> str | None:
+    """Why nothing could listen on `host:port` now (e.g. "Address already in use"), or None.
+
+    Checked as gunicorn binds (SO_REUSEADDR), so a port in TIME_WAIT counts as free.
+    """
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        return exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
+    return None
+
+
+def command_line() -> str:
+    """This command line as a shell can run it without an activated virtualenv."""
+    invoked = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if invoked is not None and invoked.name == "complaint-gateway" and invoked.exists():
+        return shlex.quote(str(invoked.absolute()))
+    beside = Path(sys.executable).parent / "complaint-gateway"
+    if beside.exists():
+        return shlex.quote(str(beside))
+    found = shutil.which("complaint-gateway")
+    if found:
+        return shlex.quote(str(Path(found).absolute()))
+    return f"{shlex.quote(sys.executable)} -m gateway"
+
+
+def write_demo_settings(directory: Path, settings: dict[str, str]) -> Path:
+    """The settings this demo run made up, for commands run beside it (mode 0600).
+
+    `forwarders test --data-dir …` then reaches the demo's stand-in tracker with
+    its secret; Settings.load reads the file for that data dir, under the
+    environment. The demo removes it when it stops.
+    """
+    path = directory / DEMO_SETTINGS_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("# Made by the running complaint-gateway demo; removed when it stops. Secret.\n")
+        for name, value in settings.items():
+            fh.write(f"{name}={value}\n")
+    return path
+
+
 def run_demo(data_dir: str | None, port: int, host: str) -> int:
     """Database, embedded Redis, web server, worker and sweeper; Ctrl-C stops all."""
-    from gateway.core.embedded_redis import EmbeddedRedis
-    from gateway.core.migrate import upgrade
-
+    problem = listen_problem(host, port)
+    if problem is not None:
+        print(
+            f"error: cannot listen on {host}:{port} ({problem}); choose another port"
+            " with --port or PORT",
+            file=sys.stderr,
+        )
+        return 1
     directory = data_directory(data_dir)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     env = dict(os.environ)
-    for name, value in write_keys_file(directory).items():
+    keys = write_keys_file(directory)
+    for name, value in keys.items():
         env.setdefault(name, value)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
     env.setdefault("PUBLIC_BASE_URL", base)
@@ -193,6 +270,11 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
             env["TWILIO_ACCOUNT_SID"] = "AC" + secrets.token_hex(16)
             env["TWILIO_API_BASE_URL"] = f"{base}/demo/twilio-api"
     env.setdefault("SWEEP_INTERVAL_SECONDS", "10")
+    made_up = {
+        name: value
+        for name, value in env.items()
+        if name not in keys and os.environ.get(name) != value
+    }
     settings = Settings.load(environ=env, data_dir=directory)
     _check_forwarders(settings)
     stopping = False
@@ -207,7 +289,9 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
     redis = None
     children: list[subprocess.Popen[bytes]] = []
     code = 0
+    demo_settings = None
     try:
+        demo_settings = write_demo_settings(directory, made_up)
         if settings.uses_embedded_redis:
             redis = EmbeddedRedis(directory).start()
             env["REDIS_URL"] = redis.url
@@ -234,7 +318,7 @@ Complaint gateway demo is running (data in {directory}).
   Console:       {base}/console/
     user {admin.username}, one-time password {admin.password}
     TOTP secret {admin.totp_secret} (add it to an authenticator app)
-List cases with:  complaint-gateway cases list --data-dir {directory}
+List cases with:  {command_line()} cases list --data-dir {shlex.quote(str(directory))}
 Press Ctrl-C to stop.
 """,
             flush=True,
@@ -260,5 +344,7 @@ Press Ctrl-C to stop.
                 child.wait()
         if redis is not None:
             redis.stop()
+        if demo_settings is not None:
+            demo_settings.unlink(missing_ok=True)
         print("stopped", flush=True)
     return code

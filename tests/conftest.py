@@ -20,12 +20,13 @@ import redis as redis_lib
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
+from gateway.app import load_channels
 from gateway.core import runtime
 from gateway.core.config import Settings
 from gateway.core.embedded_redis import EmbeddedRedis
 from gateway.core.migrate import upgrade
-from gateway.core.models import Base
 from gateway.core.runtime import Gateway
+from gateway.core.schema import Base
 from tests.channels.telegram.conftest import TOKEN
 from tests.support import oneshot  # noqa: F401 - registers the one-message channel
 from tests.support.providers import ProviderAPI
@@ -187,6 +188,7 @@ def env(backend: tuple[str, str], tracker: TrackerServer, tmp_path: Path) -> dic
 
 @pytest.fixture
 def gw(env: dict[str, str], tmp_path: Path) -> Iterator[Gateway]:
+    load_channels()  # the providers' descriptors (installing again changes nothing)
     gateway = runtime.install(Gateway.from_settings(Settings.from_mapping(env, tmp_path)))
     yield gateway
     runtime.uninstall()

@@ -15,6 +15,7 @@ GATEWAY_TEST_REQUIRE_SERVICES=1 (CI), where they fail.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import tempfile
@@ -23,10 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyotp
 import pytest
 from PIL import Image
 
+from gateway.forwarders.webhook import signed_headers
 from tests import conftest as base
 from tests.channels.hotline_ivr.phone import ACCOUNT_SID, AUTH_TOKEN
 from tests.channels.web_form.chromium import LiveServer, available, chromium
@@ -267,6 +270,22 @@ def demo_ivr(page: Any, site: Site) -> None:
     assert page.locator("text=Call the hotline").count() == 1
 
 
+def demo_tracker(page: Any, site: Site) -> None:
+    """The demo's stand-in case tracker, after it received a case and a status change."""
+    for payload in (
+        {"case_number": "2026-000042-7", "received_at": "2026-05-01T10:00:00Z", "channel": "web"},
+        {"event": "status_changed", "case_number": "2026-000042-7", "status": "closed"},
+    ):
+        body = json.dumps(payload).encode()
+        headers = signed_headers(site.gw.settings.case_tracker_secret, body, "a11y")
+        answer = httpx.post(
+            f"{site.url}/_demo/tracker", content=body, headers=headers, trust_env=False
+        )
+        assert answer.status_code == 204
+    _open(page, f"{site.url}/_demo/tracker")
+    assert page.locator("main table tr").count() == 2
+
+
 def demo_ivr_call(page: Any, site: Site) -> None:
     page.goto(f"{site.url}/demo/ivr")
     page.click("text=Call the hotline")
@@ -360,6 +379,7 @@ PAGES = [
             demo_sms,
             demo_ivr,
             demo_ivr_call,
+            demo_tracker,
         )
     ),
     *(

@@ -17,13 +17,17 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import delete, event, select, update
 
-from gateway.cases import audit, mailbox
+from gateway.cases import audit
 from gateway.cases.filing import set_status
 from gateway.cases.reports import NewAttachment, NewReport
 from gateway.cli import main
-from gateway.core.models import Attachment, AuditEntry, Case, CaseStatus, MediaDownload, utcnow
+from gateway.core.accounts import AuditEntry
+from gateway.core.models import Attachment, Case, MediaDownload
+from gateway.core.schema import utcnow
+from gateway.core.states import CaseStatus
 from gateway.forwarders.payload import ATTACHMENT_LINK_DAYS
 from gateway.work import retention
+from gateway.work.reporter import submit_report
 from tests.support.jobs import run_jobs
 from tests.test_privacy import jpeg_with_gps
 
@@ -39,7 +43,7 @@ def link(gw, tracker):  # type: ignore[no-untyped-def]
         follow_up=True,
         attachments=[NewAttachment("image/jpeg", jpeg_with_gps())],
     )
-    receipt = mailbox.submit_report(gw, report, channel="web", reply_address="kept-for-purge")
+    receipt = submit_report(gw, report, channel="web", reply_address="kept-for-purge")
     run_jobs(gw)
     [request] = [r for r in tracker.requests if r.answered == 201]
     [attachment] = request.body["attachments"]

@@ -35,13 +35,16 @@ import redis as redis_lib
 import requests
 from sqlalchemy import select, update
 
-from gateway.cases.mailbox import submit_report
 from gateway.cases.reports import NewReport
 from gateway.console.users import NewUser, create_user
 from gateway.core import runtime
+from gateway.core.accounts import AuditEntry, User
 from gateway.core.config import Settings
-from gateway.core.models import AuditEntry, CaseLink, Role, User, utcnow
+from gateway.core.models import CaseLink
 from gateway.core.runtime import Gateway
+from gateway.core.schema import utcnow
+from gateway.core.states import Role
+from gateway.work.reporter import submit_report
 from tests.conftest import _truncate, make_env
 from tests.console.conftest import CSRF
 from tests.support.kannel import stop_process

@@ -24,11 +24,11 @@ from babel.messages.pofile import read_po
 
 from gateway import cli
 from gateway.cases.filing import Receipt
-from gateway.conversation import engine as conversation
 from gateway.conversation import follow_up, keywords
+from gateway.conversation import texts as conversation
 from gateway.conversation.segments import measure
+from gateway.conversation.texts import receipt_text
 from gateway.core import i18n
-from gateway.work.dispatch import receipt_text
 
 LOCALES = ["en", "fr", "ar", "sw", "ln", "sg", "es", "pt", "ht"]
 WITHOUT_NATIVE_SPEAKER = {"sw", "ln", "sg", "ht"}
@@ -201,7 +201,7 @@ def sms_texts(locale: str) -> dict[str, str]:
     """Every text the conversation sends (SMS, WhatsApp, Telegram), filled in as sent.
 
     Found by looking, not by a list: every upper-case string constant of
-    gateway.conversation.engine and gateway.conversation.follow_up that is a msgid (a reply added
+    gateway.conversation.texts and gateway.conversation.follow_up that is a msgid (a reply added
     there is checked at once), the STATUS answer with each status name, and
     the receipt.
     """

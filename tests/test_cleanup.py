@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import select, update
 
 from gateway.core.inbound import InboundMessage
-from gateway.core.models import OutboundMessage, ProviderCleanup, utcnow
+from gateway.core.models import OutboundMessage, ProviderCleanup
+from gateway.core.schema import utcnow
 from gateway.intake import submit as intake
-from gateway.work import cleanup, outbound
+from gateway.work import cleanup
 from gateway.work.delivery import DeliveryStatus, record_status
+from tests.support.fake_channels import fake_channel
 from tests.support.jobs import run_jobs
 
 
@@ -37,11 +39,8 @@ class Provider:
 @pytest.fixture
 def provider() -> Iterator[Provider]:
     fake = Provider()
-    outbound.register_sender("testclean", fake.send)
-    cleanup.register_cleanup("testclean", fake.delete)
-    yield fake
-    outbound._senders.pop("testclean", None)
-    cleanup._cleaners.pop("testclean", None)
+    with fake_channel("testclean", sender=fake.send, cleaner=fake.delete):
+        yield fake
 
 
 def submit(gw, mid: str, text: str = "HELP", provider: str = "testclean") -> None:  # type: ignore[no-untyped-def]
@@ -71,11 +70,8 @@ def test_inbound_copy_deleted_once_processed_reply_after_its_report(gw, provider
 
 
 def test_a_provider_without_cleaner_gets_no_rows(gw, provider) -> None:  # type: ignore[no-untyped-def]
-    outbound.register_sender("testplain", provider.send)
-    try:
+    with fake_channel("testplain", sender=provider.send):
         submit(gw, "plain-1", provider="testplain")
-    finally:
-        outbound._senders.pop("testplain", None)
     assert rows(gw) == []
 
 

@@ -11,14 +11,16 @@ import pytest
 from sqlalchemy import select, update
 
 from gateway.cases import mailbox
-from gateway.conversation import engine as conversation
+from gateway.conversation import engine
+from gateway.conversation import texts as conversation
+from gateway.conversation.texts import RECEIPT
 from gateway.core import i18n
 from gateway.core.inbound import InboundMessage
 from gateway.core.models import Case, CaseEvent, Conversation, SenderPreference
 from gateway.intake import submit as intake
-from gateway.work import outbound
-from gateway.work.dispatch import RECEIPT
+from gateway.work.reporter import message_reporter
 from gateway.work.sweeper import sweep
+from tests.support.fake_channels import install_channel, remove_channel
 from tests.support.jobs import run_jobs
 from tests.support.languages import EASTERN_DIGITS
 from tests.support.questions import all_but_last, answers
@@ -33,7 +35,10 @@ class Phone:
     def __init__(self, gw, number: str = PHONE, channel: str = "sms") -> None:  # type: ignore[no-untyped-def]
         self.gw, self.number, self.channel = gw, number, channel
         self.inbox: list[str] = []
-        outbound.register_sender("testsms", self._deliver)
+        # Like Twilio's, its WhatsApp messages go out freely only within 24 hours.
+        install_channel(
+            "testsms", sender=self._deliver, session_windows={"whatsapp": timedelta(hours=24)}
+        )
 
     def _deliver(self, settings, address: str, text: str, message_id: int) -> str:  # type: ignore[no-untyped-def]
         if address == self.number:
@@ -62,7 +67,7 @@ class Phone:
 @pytest.fixture
 def phone(gw) -> Iterator[Phone]:  # type: ignore[no-untyped-def]
     yield Phone(gw)
-    outbound._senders.pop("testsms", None)
+    remove_channel("testsms")
 
 
 def receipt_parts(text: str) -> tuple[str, str]:
@@ -277,7 +282,7 @@ def test_status_round_trip_with_focal_point_message(gw, phone) -> None:  # type:
     [status] = phone.send(f"STATUS {number} {pin}")
     assert number in status and "received" in status
     case = only_case(gw)
-    assert mailbox.message_reporter(gw, case.id, "Please call the hotline.", "focal")
+    assert message_reporter(gw, case.id, "Please call the hotline.", "focal")
     run_jobs(gw)
     assert phone.inbox[-1] != "Please call the hotline."  # no follow-up agreed: not pushed
     [status] = phone.send(f"status {number.replace('-', ' ')} {pin}")
@@ -293,7 +298,7 @@ def test_two_way_exchange_with_consent(gw, phone) -> None:  # type: ignore[no-un
         phone.send(answer)
     number, _ = receipt_parts(phone.send(last)[0])
     case = only_case(gw)
-    mailbox.message_reporter(gw, case.id, "Can you tell us which camp?", "focal")
+    message_reporter(gw, case.id, "Can you tell us which camp?", "focal")
     run_jobs(gw)
     assert phone.inbox[-1] == "Can you tell us which camp?"
     [ack] = phone.send("The camp by the airport")
@@ -319,7 +324,7 @@ def test_stop_forgets_the_conversation_and_the_reply_address(gw, phone) -> None:
         stopped = session.scalars(select(Conversation).where(Conversation.state == "stopped")).one()
         assert stopped.address_enc is None and stopped.open_key is None
     before = len(phone.inbox)
-    mailbox.message_reporter(gw, case.id, "Are you safe?", "focal")
+    message_reporter(gw, case.id, "Are you safe?", "focal")
     run_jobs(gw)
     assert len(phone.inbox) == before, "a number that sent STOP is not messaged again"
 
@@ -364,7 +369,7 @@ def test_report_keyword_with_text_starts_a_report(gw, phone) -> None:  # type: i
 
 
 def test_sender_over_the_hourly_limit_is_not_answered(gw, phone) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(conversation.RATE_LIMIT_PER_HOUR):
+    for _ in range(engine.RATE_LIMIT_PER_HOUR):
         phone.send("HELP")
     assert phone.send("HELP") == []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -19,11 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.cases import mailbox
 from gateway.cases.reports import NewReport
 from gateway.core import embedded_redis
 from gateway.core.config import Settings
 from gateway.core.runtime import Gateway
+from gateway.work.reporter import submit_report
 
 pytestmark = pytest.mark.slow
 
@@ -115,7 +116,7 @@ def test_demo_serves_forwards_and_stops_cleanly_on_sigint(tmp_path: Path) -> Non
         assert (data_dir / "keys.env").exists()
         gw = Gateway.from_settings(Settings.load(environ={}, data_dir=data_dir))
         try:
-            receipt = mailbox.submit_report(
+            receipt = submit_report(
                 gw, NewReport(narrative="A guard at the clinic", language="en"), channel="web"
             )
         finally:
@@ -152,3 +153,115 @@ def test_demo_serves_forwards_and_stops_cleanly_on_sigint(tmp_path: Path) -> Non
     output = log.read_text(errors="replace")
     assert "stopped" in output
     assert "Traceback" not in output, "a process failed while stopping"
+
+
+# --- what a new user tripped over: the port, the banner's commands, the tracker link,
+# `forwarders test` beside the demo ---
+
+NO_VENV_PATH = "/usr/bin:/bin"  # a shell where the virtualenv was never activated
+
+
+@pytest.mark.parametrize("how", ["--port", "PORT"])
+def test_demo_on_a_taken_port_says_so_in_one_line_before_any_banner(
+    how: str, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        env = _clean_env() | ({"PORT": port} if how == "PORT" else {})
+        flags = ["--port", port] if how == "--port" else []
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway", "demo", *flags, "--data-dir", str(tmp_path / "v")],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""  # no "running" banner
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot listen on 127.0.0.1:{port}") and "PORT" in line
+    assert not (tmp_path / "v").exists()
+
+
+def test_demo_on_PORT_prints_commands_that_work_and_a_tracker_page(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "demo", "--data-dir", str(data_dir)],
+            env=_clean_env() | {"PORT": str(port)},
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _until(
+            lambda: (r := _get(f"{base}/healthz")) is not None and r.status_code == 200,
+            60,
+            "GET /healthz on PORT to answer 200",
+            log,
+        )
+        banner = log.read_text(errors="replace")
+        assert f"  Case tracker:  {base}/_demo/tracker" in banner
+
+        # The settings the demo made up are there for commands beside it, for this user only.
+        settings_file = data_dir / "demo.env"
+        assert settings_file.stat().st_mode & 0o777 == 0o600
+        made_up = dict(
+            line.split("=", 1) for line in settings_file.read_text().splitlines() if "=" in line
+        )
+        assert made_up["CASE_TRACKER_URL"] == f"{base}/_demo/tracker"
+        assert made_up["CASE_TRACKER_SECRET"] not in banner
+
+        # The banner's command runs as printed, in a shell without the virtualenv.
+        [listed] = [line for line in banner.splitlines() if line.startswith("List cases with:")]
+        command = shlex.split(listed.removeprefix("List cases with:"))
+        assert Path(command[0]).is_absolute()
+        result = subprocess.run(
+            command,
+            env={"PATH": NO_VENV_PATH, "HOME": os.environ.get("HOME", "/")},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "no cases"
+
+        # `forwarders test` against the running demo reaches its stand-in tracker …
+        result = subprocess.run(
+            [command[0], "forwarders", "test", "--data-dir", str(data_dir)],
+            env={"PATH": NO_VENV_PATH, "HOME": os.environ.get("HOME", "/")},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.strip() == "webhook: delivered (HTTP 204)"
+        assert made_up["CASE_TRACKER_SECRET"] not in result.stdout + result.stderr
+
+        # … and the banner's "Case tracker" link shows a browser what it received.
+        page = httpx.get(f"{base}/_demo/tracker", timeout=10, trust_env=False)
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert "2000-" in page.text  # the marked test case's number (year 2000)
+        assert "TEST" not in page.text  # nothing the report says
+        assert "<script" not in page.text
+
+        os.killpg(demo.pid, signal.SIGINT)
+        assert demo.wait(timeout=30) == 0
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait()
+    assert not settings_file.exists(), "the demo's settings outlived it"
+    output = log.read_text(errors="replace")
+    assert " ERROR " not in output and "Traceback" not in output

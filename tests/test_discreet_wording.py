@@ -27,13 +27,13 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 from sqlalchemy import select, update
 
-from gateway.cases import mailbox
 from gateway.cases.filing import Receipt
-from gateway.conversation import engine as conversation
+from gateway.conversation import texts as conversation
 from gateway.conversation.keywords import KEYWORDS, Command, Word, normalise
+from gateway.conversation.texts import RECEIPT, receipt_text
 from gateway.core import i18n
 from gateway.core.models import Case, Conversation
-from gateway.work.dispatch import RECEIPT, receipt_text
+from gateway.work.reporter import message_reporter
 from tests.channels.sms.harness import AT_KEY, AfricasTalking, Phone, fixture, receipt_parts
 from tests.channels.telegram.conftest import SECRET, TOKEN, USER, Reporter, buttons_of
 from tests.support.jobs import run_jobs
@@ -45,6 +45,7 @@ WORDS_DIR = i18n.catalog_dir() / "discreet-words"
 # Where the texts sent to a reporter's phone or chat are defined; any other
 # entry whose translator comment names a text channel is one too.
 OUTBOUND_SOURCES = (
+    "gateway/conversation/texts.py",
     "gateway/conversation/engine.py",
     "gateway/work/dispatch.py",
     "gateway/conversation/prompts.py",
@@ -224,7 +225,7 @@ def sms_conversation(gw, at, api, locale: str, number: str) -> list[str]:  # typ
     [found] = phone.send(f"{status} {number_} {pin}")
     with gw.sessions() as session:
         case_id = max(session.scalars(select(Case.id)))
-    assert mailbox.message_reporter(gw, case_id, FOCAL_MESSAGE, "focal")
+    assert message_reporter(gw, case_id, FOCAL_MESSAGE, "focal")
     run_jobs(gw)
     phone.send("Yes, tomorrow morning.")
     phone.send(f"{status} {number_} {pin}")

@@ -20,11 +20,13 @@ from sqlalchemy import select, update
 from gateway.core import runtime
 from gateway.core.config import DEFAULT_FORWARD_RETRY_DELAYS, Settings
 from gateway.core.inbound import InboundMessage
-from gateway.core.models import ForwardingAttempt, OutboxEntry, utcnow
+from gateway.core.models import ForwardingAttempt, OutboxEntry
 from gateway.core.runtime import Gateway
+from gateway.core.schema import utcnow
 from gateway.forwarders.webhook import TIMEOUT
 from gateway.intake import submit as intake
-from gateway.work.jobs import JITTER, retry_dead
+from gateway.work.claims import JITTER
+from gateway.work.forwarding import retry_dead
 from tests.support.jobs import run_jobs
 
 LIMIT = len(DEFAULT_FORWARD_RETRY_DELAYS) + 1  # attempts before the dead-letter

@@ -18,21 +18,14 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from gateway.conversation import engine as conversation
 from gateway.conversation import follow_up
+from gateway.conversation import texts as conversation
 from gateway.core import i18n
-from gateway.core.models import (
-    Attachment,
-    Case,
-    CaseEvent,
-    CaseEventKind,
-    Conversation,
-    Report,
-    Role,
-    User,
-    utcnow,
-)
+from gateway.core.accounts import User
+from gateway.core.models import Attachment, Case, CaseEvent, Conversation, Report
 from gateway.core.runtime import Gateway
+from gateway.core.schema import utcnow
+from gateway.core.states import CaseEventKind, Role
 from gateway.work.sweeper import sweep
 from tests.channels.sms.harness import Twilio, fixture
 from tests.channels.telegram.conftest import SECRET, TOKEN

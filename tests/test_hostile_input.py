@@ -33,7 +33,8 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from gateway.core.models import Base, Case, CaseEvent, InboundEvent, OutboxEntry, Report
+from gateway.core.models import Case, CaseEvent, InboundEvent, OutboxEntry, Report
+from gateway.core.schema import Base
 from gateway.web.request_limits import MAX_REQUEST_LINE
 
 PUBLIC_BASE_URL = "http://gateway.test"  # tests/conftest.py
@@ -723,10 +724,10 @@ def test_the_status_page_takes_any_post(
 @pytest.fixture
 def case_token(client, gw) -> str:  # type: ignore[no-untyped-def]
     """The status page's token of a real case, as a reporter who typed number and PIN has it."""
-    from gateway.cases import mailbox
     from gateway.cases.reports import NewReport
+    from gateway.work.reporter import submit_report
 
-    receipt = mailbox.submit_report(gw, NewReport(narrative="n", language="en"), channel="web")
+    receipt = submit_report(gw, NewReport(narrative="n", language="en"), channel="web")
     page = client.post(
         "/status",
         data={

@@ -13,7 +13,8 @@ from gateway.cases import lookup
 from gateway.cases.filing import file_report
 from gateway.cases.lookup import Answer
 from gateway.cases.reports import NewReport
-from gateway.core.models import LookupThrottle, utcnow
+from gateway.core.models import LookupThrottle
+from gateway.core.schema import utcnow
 from gateway.work.sweeper import sweep
 from tests.test_no_leaks import redis_dump
 
@@ -104,16 +105,17 @@ def test_one_client_is_rate_limited_across_numbers(gw, receipt) -> None:  # type
 
 def test_mailbox_round_trip(gw, tracker) -> None:  # type: ignore[no-untyped-def]
     from gateway.cases import mailbox
+    from gateway.work.reporter import message_reporter, submit_report
     from tests.support.jobs import run_jobs
 
-    receipt = mailbox.submit_report(
+    receipt = submit_report(
         gw, NewReport(narrative="the report itself", language="fr"), channel="web"
     )
     run_jobs(gw)
     assert len(tracker.cases) == 1
     view = mailbox.check_status(gw, receipt.case_number, receipt.pin, client=None)
     assert view.answer is Answer.FOUND and view.status == "received" and view.messages == ()
-    assert mailbox.message_reporter(gw, receipt.case_id, "Can you tell us where?", "focal")
+    assert message_reporter(gw, receipt.case_id, "Can you tell us where?", "focal")
     assert mailbox.reply(gw, receipt.case_id, "Near the market")
     assert not mailbox.reply(gw, receipt.case_id, "   ")
     view = mailbox.view_case(gw, receipt.case_id)

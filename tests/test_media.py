@@ -10,13 +10,13 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from gateway.cases import mailbox
 from gateway.cases.media import UPLOADED
 from gateway.cases.reports import NewAttachment, NewReport
 from gateway.core.inbound import InboundMessage, MediaRef
 from gateway.core.models import Attachment, CaseEvent, MediaDownload, OutboxEntry
 from gateway.intake import submit as intake
-from gateway.work import media_fetch, outbound
+from gateway.work import media_fetch, reporter
+from tests.support.fake_channels import fake_channel
 from tests.support.jobs import run_jobs
 from tests.support.media_samples import (
     encrypted_pdf,
@@ -70,12 +70,10 @@ def fetch(settings, url: str, limit: int) -> bytes:  # type: ignore[no-untyped-d
 @pytest.fixture
 def media_server() -> Iterator[MediaServer]:
     server = MediaServer()
-    media_fetch.register_fetcher("testsms", fetch)
-    outbound.register_sender("testsms", lambda settings, address, text, mid: f"o{mid}")
-    yield server
+    sender = lambda settings, address, text, mid: f"o{mid}"  # noqa: E731
+    with fake_channel("testsms", sender=sender, media_fetcher=fetch):
+        yield server
     server.httpd.shutdown()
-    media_fetch._fetchers.pop("testsms", None)
-    outbound._senders.pop("testsms", None)
 
 
 def send(gw, mid: str, text: str = "", media: tuple[MediaRef, ...] = ()) -> None:  # type: ignore[no-untyped-def]
@@ -197,7 +195,7 @@ def test_uploaded_files_wait_encrypted_then_are_cleaned_and_emptied(gw, tracker)
         language="en",
         attachments=[NewAttachment("application/pdf", pdf), NewAttachment("video/mp4", mp4)],
     )
-    mailbox.submit_report(gw, report, channel="web")
+    reporter.submit_report(gw, report, channel="web")
     with gw.sessions() as session:
         waiting = session.scalars(select(MediaDownload)).all()
         assert [d.provider for d in waiting] == [UPLOADED, UPLOADED]
@@ -226,7 +224,7 @@ def test_a_file_whose_attempts_never_came_back_is_given_up(gw, tracker) -> None:
         language="en",
         attachments=[NewAttachment("image/png", png_bomb(100, 100))],
     )
-    mailbox.submit_report(gw, report, channel="web")
+    reporter.submit_report(gw, report, channel="web")
     with gw.sessions() as session, session.begin():  # as if each attempt had died mid-file
         session.execute(update(MediaDownload).values(attempts=media_fetch.MAX_ATTEMPTS))
     run_jobs(gw)

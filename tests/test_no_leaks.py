@@ -24,12 +24,11 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import LargeBinary, select
 
-from gateway.cases import mailbox
 from gateway.cases.filing import find_case
 from gateway.core.inbound import InboundMessage
-from gateway.core.models import Base
+from gateway.core.schema import Base
 from gateway.intake import submit as intake
-from gateway.work import outbound
+from gateway.work.reporter import message_reporter
 from tests.channels.hotline_ivr import phone as ivr_phone
 from tests.channels.hotline_ivr.twilio_api import TwilioRecordingsAPI
 from tests.channels.sms import harness
@@ -38,6 +37,7 @@ from tests.channels.telegram.conftest import TOKEN as TELEGRAM_TOKEN
 from tests.channels.telegram.conftest import Reporter
 from tests.channels.web_form.conftest import receipt_of, send_report
 from tests.channels.web_form.nojs import Browser, main_form
+from tests.support.fake_channels import fake_channel
 from tests.support.jobs import run_jobs
 from tests.support.questions import all_but_last
 
@@ -117,7 +117,7 @@ def message_the_reporter(gw, tracker) -> int:  # type: ignore[no-untyped-def]
     assert len(tracker.cases) == 1, tracker.cases
     with gw.sessions() as session:
         case_id = find_case(session, next(iter(tracker.cases))).id
-    assert mailbox.message_reporter(gw, case_id, FOCAL_MESSAGE, "focal")
+    assert message_reporter(gw, case_id, FOCAL_MESSAGE, "focal")
     run_jobs(gw)
     return case_id
 
@@ -170,9 +170,8 @@ def logs(caplog):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def phone_sender():  # type: ignore[no-untyped-def]
-    outbound.register_sender("testsms", lambda settings, address, text, mid: f"x{mid}")
-    yield
-    outbound._senders.pop("testsms", None)
+    with fake_channel("testsms", sender=lambda settings, address, text, mid: f"x{mid}"):
+        yield
 
 
 def test_a_whole_sms_conversation_leaves_nothing_in_clear(

@@ -147,10 +147,11 @@ def test_pin_is_hashed_before_the_year_counter_is_locked(gw, backend, monkeypatc
         pytest.skip("SQLite locks the whole database for any write transaction")
     from sqlalchemy import text
 
-    from gateway.cases import mailbox, numbering
+    from gateway.cases import numbering
     from gateway.cases.reports import NewReport
+    from gateway.work.reporter import submit_report
 
-    mailbox.submit_report(gw, NewReport(narrative="first", language="en"), channel="web")
+    submit_report(gw, NewReport(narrative="first", language="en"), channel="web")
     probes: list[bool] = []
     real_hash = numbering.hash_pin
 
@@ -165,5 +166,5 @@ def test_pin_is_hashed_before_the_year_counter_is_locked(gw, backend, monkeypatc
         return real_hash(pin)
 
     monkeypatch.setattr(numbering, "hash_pin", probing_hash)
-    mailbox.submit_report(gw, NewReport(narrative="second", language="en"), channel="web")
+    submit_report(gw, NewReport(narrative="second", language="en"), channel="web")
     assert probes == [False], "the counter row was locked while the PIN was hashed"

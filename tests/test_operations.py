@@ -10,13 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from gateway.cases import audit, mailbox
+from gateway.cases import audit
 from gateway.cases.reports import NewAttachment, NewReport
 from gateway.console.users import UserError, create_user
+from gateway.core.accounts import AuditEntry, User
 from gateway.core.config import ConfigError, Settings
-from gateway.core.models import AuditEntry, Case, InboundEvent, OutboundMessage, User
+from gateway.core.models import Case, InboundEvent, OutboundMessage
 from gateway.core.runtime import Gateway, redis_from_url
 from gateway.forwarders.payload import attachment_link
+from gateway.work.reporter import submit_report
 from gateway.work.retention import purge
 from tests.conftest import KEYS
 from tests.support.jobs import run_jobs
@@ -44,7 +46,7 @@ def test_healthz_names_the_database_when_it_is_down(app, gw, tmp_path) -> None: 
 
 
 def test_metrics_count_without_personal_data(client, gw) -> None:  # type: ignore[no-untyped-def]
-    mailbox.submit_report(
+    submit_report(
         gw, NewReport(narrative="Corporal at the water point", language="fr"), channel="web"
     )
     body = client.get("/metrics").get_data(as_text=True)
@@ -157,7 +159,7 @@ def test_users_create_command_prints_password_and_totp(env, tmp_path) -> None:  
 
 
 def test_purge_forgets_reply_addresses_and_raw_payloads(gw) -> None:  # type: ignore[no-untyped-def]
-    receipt = mailbox.submit_report(
+    receipt = submit_report(
         gw,
         NewReport(narrative="x", language="en", follow_up=True),
         channel="sms",
@@ -203,7 +205,7 @@ def test_purge_forgets_reply_addresses_and_raw_payloads(gw) -> None:  # type: ig
 
 
 def test_reply_address_kept_only_with_consent(gw) -> None:  # type: ignore[no-untyped-def]
-    receipt = mailbox.submit_report(
+    receipt = submit_report(
         gw,
         NewReport(narrative="x", language="en", follow_up=False),
         channel="sms",
@@ -215,7 +217,7 @@ def test_reply_address_kept_only_with_consent(gw) -> None:  # type: ignore[no-un
 
 def test_attachment_link_is_signed_and_expires(client, gw) -> None:  # type: ignore[no-untyped-def]
     original = pdf_with_metadata()
-    receipt = mailbox.submit_report(
+    receipt = submit_report(
         gw,
         NewReport(
             narrative="see file",
@@ -256,3 +258,113 @@ def test_forwarders_test_command_reports_each_target(env, tracker, tmp_path) -> 
         command, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1 and "webhook: retry (HTTP 500)" in result.stdout
+
+
+# --- what a new user of `demo` tripped over (issue: port, tracker page, worker log) ---
+
+
+@pytest.mark.parametrize("command", ["demo", "serve"])
+@pytest.mark.parametrize(
+    ("flags", "port_variable", "expected"),
+    [
+        ([], None, 8080),
+        ([], "9123", 9123),
+        (["--port", "9124"], "9123", 9124),
+        ([], "not-a-port", None),
+        ([], "70000", None),
+    ],
+)
+def test_port_comes_from_the_flag_then_the_PORT_variable(  # type: ignore[no-untyped-def]
+    command, flags, port_variable, expected, monkeypatch, tmp_path, capsys
+) -> None:
+    from gateway import cli
+    from gateway.cli import running
+
+    ports: list[int] = []
+    monkeypatch.setattr(running, "run_demo", lambda data_dir, port, host: ports.append(port) or 0)
+    monkeypatch.setattr(running, "run_server", lambda s, host, port, w, t: ports.append(port) or 0)
+    for name, value in KEYS.items():
+        monkeypatch.setenv(name, value)
+    if port_variable is None:
+        monkeypatch.delenv("PORT", raising=False)
+    else:
+        monkeypatch.setenv("PORT", port_variable)
+    code = cli.main([command, *flags, "--data-dir", str(tmp_path)])
+    if expected is None:
+        assert code == 2 and ports == []
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f"error: PORT must be a port number (1-65535), got {port_variable!r}"
+        ]
+    else:
+        assert code == 0 and ports == [expected]
+
+
+def test_idle_worker_waits_for_jobs_within_its_redis_timeout(gw, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """RQ blocks up to its dequeue timeout for a job: the socket must wait longer than that.
+
+    With the 30 s of every other client, an idle worker logged an ERROR
+    ("Timeout reading from …redis.sock") every 30 s.
+    """
+    from rq import SimpleWorker
+
+    from gateway import processes
+
+    built: list[SimpleWorker] = []
+    monkeypatch.setattr(SimpleWorker, "work", lambda self, **kwargs: built.append(self))
+    assert processes.run_worker(gw.settings, sweeper=False) == 0
+    [worker] = built
+    socket_timeout = worker.connection.connection_pool.connection_kwargs["socket_timeout"]
+    assert socket_timeout > worker.dequeue_timeout
+    assert {id(queue.connection) for queue in worker.queues} == {id(worker.connection)}
+    assert [queue.name for queue in worker.queues] == ["intake", "forwarding", "outbound", "media"]
+    assert gw.redis.connection_pool.connection_kwargs["socket_timeout"] == 30
+
+
+def test_demo_tracker_page_lists_what_it_received_and_no_report_text(  # type: ignore[no-untyped-def]
+    gw, env, tmp_path
+) -> None:
+    import json
+
+    from gateway.app import create_app
+    from gateway.forwarders.webhook import signed_headers
+    from gateway.web.demo_tracker import RECEIVED_KEY
+
+    settings = Settings.from_mapping({**env, "GATEWAY_DEMO_TRACKER": "1"}, tmp_path)
+    client = create_app(gateway=replace(gw, settings=settings)).test_client()
+    gw.redis.delete(RECEIVED_KEY)
+    assert client.get("/_demo/tracker").status_code == 200  # nothing yet: still a page
+
+    def deliver(payload: dict[str, object], secret: str = env["CASE_TRACKER_SECRET"]) -> int:
+        body = json.dumps(payload).encode()
+        headers = signed_headers(secret, body, "key-1")
+        return client.post("/_demo/tracker", data=body, headers=headers).status_code
+
+    case = {
+        "case_number": "2026-<b>7</b>",
+        "received_at": "2026-05-01T10:00:00Z",
+        "channel": "sms",
+        "narrative": "the narrative stays with the tracker",
+        "location": "a secret place",
+    }
+    assert deliver(case) == 204
+    assert (
+        deliver(
+            {
+                "event": "status_changed",
+                "case_number": "2026-<b>7</b>",
+                "status": "closed",
+                "changed_at": "2026-05-02T09:00:00Z",
+            }
+        )
+        == 204
+    )
+    assert deliver({**case, "case_number": "2026-8"}, secret="not-the-secret") == 403
+
+    page = client.get("/_demo/tracker")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "2026-&lt;b&gt;7&lt;/b&gt;" in html and "<b>" not in html
+    assert "2026-05-01T10:00:00Z (sms)" in html and "closed (2026-05-02T09:00:00Z)" in html
+    assert "narrative stays" not in html and "secret place" not in html
+    assert "2026-8" not in html and "<script" not in html
+    gw.redis.delete(RECEIVED_KEY)

@@ -13,6 +13,7 @@ from gateway.core.models import OutboundMessage
 from gateway.intake import submit as intake
 from gateway.work import outbound
 from gateway.work.sweeper import sweep
+from tests.support.fake_channels import fake_channel
 from tests.support.jobs import run_jobs
 
 
@@ -33,9 +34,8 @@ class RecordingSender:
 @pytest.fixture
 def sender() -> Iterator[RecordingSender]:
     recording = RecordingSender()
-    outbound.register_sender("testsms", recording)
-    yield recording
-    outbound._senders.pop("testsms", None)
+    with fake_channel("testsms", sender=recording):
+        yield recording
 
 
 def inbound(mid: str) -> InboundMessage:

@@ -15,6 +15,7 @@ from gateway.core.inbound import InboundMessage
 from gateway.core.models import Case, ForwardingAttempt, InboundEvent, OutboxEntry
 from gateway.intake import submit as intake
 from gateway.work.sweeper import sweep
+from tests.support.fake_channels import fake_channel
 from tests.support.jobs import run_jobs
 from tests.support.tracker import SCHEMA
 
@@ -91,7 +92,7 @@ def test_tracker_400_goes_to_dead_letter_at_once_and_can_be_retried(
     sweep(gw)
     run_jobs(gw)
     assert len(tracker.requests) == 1, "a dead-lettered case is not retried by the sweeper"
-    from gateway.work.jobs import retry_dead
+    from gateway.work.forwarding import retry_dead
 
     assert len(retry_dead(gw)) == 1
     run_jobs(gw)
@@ -186,7 +187,7 @@ def test_no_clear_text_report_content_or_sender_in_the_database(gw, backend) -> 
     else:
         from sqlalchemy import text
 
-        from gateway.core.models import Base
+        from gateway.core.schema import Base
 
         parts = []
         with gw.engine.connect() as conn:
@@ -259,8 +260,7 @@ def test_contract_retry_or_dead_statuses(gw, tracker, status, state) -> None:  #
 
 
 def test_failing_handler_is_retried_then_dead_lettered_not_lost(gw, tracker) -> None:  # type: ignore[no-untyped-def]
-    from gateway.work import dispatch as handlers
-    from gateway.work import jobs
+    from gateway.work import inbound
 
     calls = []
 
@@ -268,16 +268,13 @@ def test_failing_handler_is_retried_then_dead_lettered_not_lost(gw, tracker) -> 
         calls.append(event.id)
         raise RuntimeError("the narrative text would be here")
 
-    handlers.register("brokenchannel", broken)
-    try:
+    with fake_channel("brokenchannel", handlers={"brokenchannel": broken}):
         msg = message("SM-poison")
         poison = InboundMessage(**{**msg.__dict__, "channel": "brokenchannel"})
         [submitted] = intake.submit(gw, [poison])
-        for _ in range(jobs.MAX_INBOUND_ATTEMPTS + 2):
-            assert jobs.process_inbound(submitted.event_id) in ("failed", "skipped")
-    finally:
-        handlers._handlers.pop("brokenchannel")
-    assert len(calls) == jobs.MAX_INBOUND_ATTEMPTS
+        for _ in range(inbound.MAX_INBOUND_ATTEMPTS + 2):
+            assert inbound.process_inbound(submitted.event_id) in ("failed", "skipped")
+    assert len(calls) == inbound.MAX_INBOUND_ATTEMPTS
     with gw.sessions() as session:
         event = session.get(InboundEvent, submitted.event_id)
         assert event.state == "dead" and event.last_error == "RuntimeError"

@@ -130,13 +130,13 @@ def test_corrupt_image_is_refused() -> None:
 def test_rotate_all_re_encrypts_every_column_under_the_new_key(gw, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
-    from gateway.cases import mailbox
     from gateway.cases.reports import NewAttachment, NewReport
     from gateway.core.keys import rotate_all
     from gateway.core.models import MediaDownload, Report
     from gateway.core.runtime import Gateway
+    from gateway.work.reporter import submit_report
 
-    receipt = mailbox.submit_report(
+    receipt = submit_report(
         gw,
         NewReport(
             narrative="before rotation",

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 from gateway.cases.filing import Receipt
-from gateway.conversation import engine as conversation
+from gateway.conversation import texts as conversation
 from gateway.conversation.prompts import SKIP, PromptKind, prompt_of
+from gateway.conversation.texts import receipt_text
 from gateway.core import i18n
-from gateway.work.dispatch import receipt_text
 
 LOCALES = i18n.available_locales()
 OPTION_VALUES = {

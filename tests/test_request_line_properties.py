@@ -48,8 +48,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, func, select
 
-from gateway.core.models import Base, InboundEvent
+from gateway.core.models import InboundEvent
 from gateway.core.privacy import Cipher
+from gateway.core.schema import Base
 from gateway.web.request_limits import MAX_REQUEST_LINE
 from tests.channels.sms import harness
 from tests.channels.telegram.conftest import SECRET as TELEGRAM_SECRET

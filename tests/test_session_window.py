@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from gateway.cases import mailbox
 from gateway.core.models import InboundEvent
-from gateway.work import outbound
+from gateway.work.reporter import message_reporter
+from tests.support.fake_channels import remove_channel
 from tests.support.jobs import run_jobs
 from tests.support.questions import all_but_last
 from tests.test_conversation import Phone, only_case, receipt_parts
@@ -25,13 +26,13 @@ WHATSAPP = "whatsapp:+243810000011"
 @pytest.fixture
 def whatsapp(gw) -> Iterator[Phone]:  # type: ignore[no-untyped-def]
     yield Phone(gw, number=WHATSAPP, channel="whatsapp")
-    outbound._senders.pop("testsms", None)
+    remove_channel("testsms")
 
 
 @pytest.fixture
 def sms(gw) -> Iterator[Phone]:  # type: ignore[no-untyped-def]
     yield Phone(gw, channel="sms")
-    outbound._senders.pop("testsms", None)
+    remove_channel("testsms")
 
 
 def report_with_follow_up(phone: Phone) -> tuple[str, str]:
@@ -55,7 +56,7 @@ def test_a_message_goes_out_only_inside_the_window(gw, whatsapp, hours, pushed) 
     case = only_case(gw)
     with gw.sessions() as session:
         assert mailbox.can_push(session, case) is pushed
-    assert mailbox.message_reporter(gw, case.id, "Can you tell us which camp?", "focal")
+    assert message_reporter(gw, case.id, "Can you tell us which camp?", "focal")
     run_jobs(gw)
     assert (whatsapp.inbox[-1] == "Can you tell us which camp?") is pushed
     [status] = whatsapp.send(f"STATUS {number} {pin}")

@@ -23,11 +23,14 @@ from gateway.app import create_app
 from gateway.cases import audit, mailbox
 from gateway.cases.filing import set_status
 from gateway.cases.reports import NewReport
+from gateway.core.accounts import AuditEntry
 from gateway.core.config import Settings
-from gateway.core.models import AuditEntry, Case, CaseEvent, CaseStatus, OutboxEntry
+from gateway.core.models import Case, CaseEvent, OutboxEntry
 from gateway.core.runtime import Gateway, install
+from gateway.core.states import CaseStatus
 from gateway.forwarders.webhook import signed_headers
-from gateway.work.jobs import enqueue_outbox
+from gateway.work.forwarding import enqueue_outbox
+from gateway.work.reporter import submit_report
 from tests.support.jobs import run_jobs
 
 CALLBACK_SECRET = "made-up-callback-secret-2718281828"
@@ -48,7 +51,7 @@ def env(env: dict[str, str], callback_secret: str | None) -> dict[str, str]:
 
 @pytest.fixture
 def receipt(gw, tracker):  # type: ignore[no-untyped-def]
-    filed = mailbox.submit_report(gw, NewReport(narrative="x", language="en"), channel="web")
+    filed = submit_report(gw, NewReport(narrative="x", language="en"), channel="web")
     run_jobs(gw)
     assert [r.answered for r in tracker.requests] == [201]
     return filed

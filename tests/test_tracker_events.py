@@ -11,14 +11,16 @@ from sqlalchemy import select, update
 from gateway.cases import mailbox
 from gateway.cases.filing import set_status
 from gateway.cases.reports import NewReport
-from gateway.core.models import Case, CaseStatus, OutboxEntry
+from gateway.core.models import Case, OutboxEntry
+from gateway.core.states import CaseStatus
 from gateway.forwarders.webhook import sign, signed_headers
+from gateway.work.reporter import submit_report
 from tests.support.jobs import run_jobs
 
 
 @pytest.fixture
 def receipt(gw):  # type: ignore[no-untyped-def]
-    return mailbox.submit_report(gw, NewReport(narrative="x", language="en"), channel="web")
+    return submit_report(gw, NewReport(narrative="x", language="en"), channel="web")
 
 
 def change_status(gw, case_id: int, status: CaseStatus) -> None:  # type: ignore[no-untyped-def]
@@ -27,7 +29,7 @@ def change_status(gw, case_id: int, status: CaseStatus) -> None:  # type: ignore
 
 
 def test_status_change_is_sent_signed_after_the_case(gw, tracker, receipt) -> None:  # type: ignore[no-untyped-def]
-    from gateway.work.jobs import enqueue_outbox, retry_dead
+    from gateway.work.forwarding import enqueue_outbox, retry_dead
 
     tracker.script = [503] * 4  # the case itself does not get through: dead-lettered
     run_jobs(gw)

@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from gateway.cases import mailbox
 from gateway.cases.numbering import parse_case_number
 from gateway.cases.reports import NewReport
 from gateway.core.inbound import InboundMessage
 from gateway.core.models import Case, ForwardingAttempt, InboundEvent, OutboundMessage, OutboxEntry
 from gateway.intake import submit as intake
+from gateway.work.reporter import submit_report
 from tests.support.worker import kill, log_tail, start_worker, wait_for
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,7 @@ def test_worker_killed_while_forwarding_delivers_the_case_once(
     gw, env, tracker, tmp_path, hold
 ) -> None:  # type: ignore[no-untyped-def]
     tracker.hold = hold
-    receipt = mailbox.submit_report(
+    receipt = submit_report(
         gw, NewReport(narrative="The driver of the convoy", language="en"), channel="web"
     )
     key = receipt.case_number

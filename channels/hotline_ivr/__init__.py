@@ -15,14 +15,10 @@ status callbacks) and `checking` (a status check by keypad), built from
 
 from __future__ import annotations
 
-import logging
+from gateway.core.config import Settings
+from gateway.core.providers import Channel, Provider
 
-from flask.blueprints import BlueprintSetupState
-
-from gateway.work.cleanup import register_cleanup
-from gateway.work.media_fetch import register_fetcher
-
-from . import demo, urgent
+from . import commands, demo, urgent
 from .recordings import (
     CALL_PROVIDER,
     PROVIDER,
@@ -33,31 +29,41 @@ from .recordings import (
 )
 from .views import blueprint
 
-log = logging.getLogger(__name__)
-
-service_name = "Twilio Voice hotline"
-REQUIRED_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL")
-SECRET_SETTINGS = ("TWILIO_AUTH_TOKEN",)
-
-register_fetcher(PROVIDER, fetch_recording, copy_id=recording_sid)
-register_cleanup(PROVIDER, delete_recording)
-register_cleanup(CALL_PROVIDER, delete_call)
 demo.register(blueprint)
 
+# The recordings: fetched by the worker, then deleted at Twilio (recordings.py).
+RECORDINGS = Provider(
+    name=PROVIDER,
+    label="Twilio Voice hotline",
+    routes=("/ivr/twilio/status", "/ivr/twilio/<step>", "/ivr/audio/<locale>/<name>"),
+    cleaner=delete_recording,
+    media_fetcher=fetch_recording,
+    media_copy_id=recording_sid,
+    required_settings=("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL"),
+    secret_settings=("TWILIO_AUTH_TOKEN",),
+)
+# The calls' own records at Twilio, deleted once the call has ended.
+CALLS = Provider(name=CALL_PROVIDER, label="Twilio Voice call records", cleaner=delete_call)
 
-def _check_settings(state: BlueprintSetupState) -> None:
-    """Unreadable urgent hours stop start-up; a missing secret is warned about."""
-    settings = state.app.extensions["gateway"].settings
+
+def check_settings(settings: Settings) -> list[str]:
+    """Unreadable urgent hours stop start-up (ConfigError); a missing secret is warned about."""
     urgent.check_settings(settings)
-    missing = [name for name in REQUIRED_SETTINGS if not settings.get(name)]
+    missing = [name for name in RECORDINGS.required_settings if not settings.get(name)]
     if missing:
-        log.warning(
-            "%s is not fully configured (%s not set): its endpoints refuse every call",
-            service_name,
-            ", ".join(missing),
-        )
+        return [
+            f"{RECORDINGS.label} is not fully configured ({', '.join(missing)} not set): "
+            "its endpoints refuse every call"
+        ]
+    return []
 
 
-blueprint.record_once(_check_settings)
+CHANNEL = Channel(
+    name="hotline_ivr",
+    blueprint=blueprint,
+    providers=(RECORDINGS, CALLS),
+    add_commands=commands.add_commands,
+    checks=(check_settings,),
+)
 
-__all__ = ["blueprint", "PROVIDER", "REQUIRED_SETTINGS", "SECRET_SETTINGS"]
+__all__ = ["CHANNEL", "blueprint", "PROVIDER"]

@@ -1,6 +1,6 @@
 """Filing the statement at once, reading the receipt, and what happens after the call.
 
-The report goes through gateway.cases.mailbox.submit_report with the recording
+The report goes through gateway.work.reporter.submit_report with the recording
 as media still at Twilio: the worker fetches it and forwarding waits for
 it (recordings.py). The case number and PIN are read digit by digit,
 slowly, twice; 1 reads them again, and when someone is in danger and the
@@ -18,10 +18,10 @@ from collections.abc import Mapping
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from gateway.cases import mailbox
 from gateway.cases.filing import Receipt
 from gateway.cases.reports import Category, NewReport
 from gateway.core.runtime import Gateway
+from gateway.work.reporter import submit_report
 
 from . import calls, recordings, urgent
 from .calls import CallState
@@ -48,7 +48,7 @@ def submit(gw: Gateway, state: CallState) -> Receipt:
         category=CATEGORIES.get(state.category),
         danger_now=DANGER.get(state.danger),
     )
-    return mailbox.submit_report(
+    return submit_report(
         gw,
         report,
         channel="voice",

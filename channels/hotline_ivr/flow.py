@@ -1,6 +1,6 @@
 """The hotline's call flow: one function per step, each answering with TwiML.
 
-Keys (contract, DESIGN.md): the language menu offers the configured locales
+Keys (contract, docs/contract.md): the language menu offers the configured locales
 in order, 1 for the first; the main menu is 1 make a report, 2 check a
 report, 3 hear how reports are handled; to check, the case number then #,
 then the PIN then #. Case numbers and PINs are read digit by digit.

@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dotenv import dotenv_values
+
 from gateway.core import i18n
 
 from . import prompts
@@ -219,8 +221,6 @@ def check(locales: list[str], directory: Path) -> list[LocaleReport]:
 
 def main(command: str, only: list[str] | None = None, force: bool = False) -> int:
     """The CLI's `ivr prompts generate|check`; one line per language."""
-    from dotenv import dotenv_values
-
     env = {k: v for k, v in dotenv_values(".env").items() if v is not None}
     env.update(os.environ)
     locales, directory = configured(env)

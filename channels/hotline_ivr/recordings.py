@@ -8,8 +8,8 @@ Twilio keeps every recording until it is told to delete it. The order is:
 the worker fetches the file (GET RecordingUrl with the account's
 credentials; without an extension Twilio serves WAV), stores it encrypted
 as the case's attachment, and in the same transaction plans the deletion
-of Twilio's copy (gateway.work.cleanup, through the `copy_id` given to
-`register_fetcher`); the cleanup job then sends DELETE and retries until
+of Twilio's copy (gateway.work.cleanup, through the `media_copy_id` of
+the channel's `Provider`); the cleanup job then sends DELETE and retries until
 Twilio confirms. So Twilio's copy goes only once the gateway's copy exists.
 A statement the caller chose to record again is planned for deletion at
 once.
@@ -39,8 +39,10 @@ from sqlalchemy import func, select
 
 from channels.twilio_account import account, api_origin
 from gateway.core.config import Settings
-from gateway.core.models import MediaDownload, WorkState, utcnow
+from gateway.core.models import MediaDownload
 from gateway.core.runtime import Gateway, current
+from gateway.core.schema import utcnow
+from gateway.core.states import WorkState
 from gateway.work import cleanup
 
 log = logging.getLogger(__name__)

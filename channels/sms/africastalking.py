@@ -21,10 +21,11 @@ from flask import Request
 
 from gateway.core.config import Settings
 from gateway.core.inbound import InboundMessage
+from gateway.core.providers import Provider
 from gateway.core.runtime import Gateway
 from gateway.intake.webhooks import Forbidden, Ignored, Malformed, WebhookAdapter, secret_matches
 from gateway.work.delivery import DeliveryStatus, record_status
-from gateway.work.outbound import PermanentSendError, register_sender
+from gateway.work.outbound import PermanentSendError
 
 from .common import (
     HTTP_TIMEOUT,
@@ -38,14 +39,7 @@ from .common import (
 log = logging.getLogger(__name__)
 
 PROVIDER = "africastalking"
-service_name = "Africa's Talking SMS"
 DEFAULT_API_BASE_URL = "https://api.africastalking.com"
-REQUIRED_SETTINGS = (
-    "AFRICASTALKING_USERNAME",
-    "AFRICASTALKING_API_KEY",
-    "AFRICASTALKING_CALLBACK_KEY",
-)
-SECRET_SETTINGS = ("AFRICASTALKING_API_KEY", "AFRICASTALKING_CALLBACK_KEY")
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%d/%m/%Y %H:%M:%S")
 
 # Delivery report `status` values.
@@ -172,4 +166,16 @@ ROUTES = (
     ("/sms/africastalking/delivery", ("POST",), AfricasTalkingDelivery()),
 )
 
-register_sender(PROVIDER, send)
+DESCRIPTOR = Provider(
+    name=PROVIDER,
+    label="Africa's Talking SMS",
+    routes=tuple(dict.fromkeys(path for path, _methods, _adapter in ROUTES)),
+    sender=send,
+    required_settings=(
+        "AFRICASTALKING_USERNAME",
+        "AFRICASTALKING_API_KEY",
+        "AFRICASTALKING_CALLBACK_KEY",
+    ),
+    secret_settings=("AFRICASTALKING_API_KEY", "AFRICASTALKING_CALLBACK_KEY"),
+    optional_settings=("AFRICASTALKING_API_BASE_URL",),
+)

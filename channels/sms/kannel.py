@@ -33,6 +33,7 @@ from flask import Request
 
 from gateway.core.config import Settings
 from gateway.core.inbound import InboundMessage
+from gateway.core.providers import Provider
 from gateway.core.runtime import Gateway
 from gateway.intake.webhooks import (
     Forbidden,
@@ -43,7 +44,7 @@ from gateway.intake.webhooks import (
     secret_matches,
 )
 from gateway.work.delivery import DeliveryStatus, record_status
-from gateway.work.outbound import PermanentSendError, register_sender
+from gateway.work.outbound import PermanentSendError
 
 from .common import (
     HTTP_TIMEOUT,
@@ -57,15 +58,6 @@ from .common import (
 log = logging.getLogger(__name__)
 
 PROVIDER = "kannel"
-service_name = "Kannel"
-REQUIRED_SETTINGS = (
-    "KANNEL_SENDSMS_URL",
-    "KANNEL_USERNAME",
-    "KANNEL_PASSWORD",
-    "KANNEL_CALLBACK_KEY",
-    "PUBLIC_BASE_URL",
-)
-SECRET_SETTINGS = ("KANNEL_PASSWORD", "KANNEL_CALLBACK_KEY")
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
 UCS2 = "2"  # Kannel's %c for a UCS-2 message
 
@@ -290,4 +282,17 @@ ROUTES = (
     ("/sms/kannel/dlr", ("GET",), KannelDelivery()),
 )
 
-register_sender(PROVIDER, send)
+DESCRIPTOR = Provider(
+    name=PROVIDER,
+    label="Kannel",
+    routes=tuple(dict.fromkeys(path for path, _methods, _adapter in ROUTES)),
+    sender=send,
+    required_settings=(
+        "KANNEL_SENDSMS_URL",
+        "KANNEL_USERNAME",
+        "KANNEL_PASSWORD",
+        "KANNEL_CALLBACK_KEY",
+        "PUBLIC_BASE_URL",
+    ),
+    secret_settings=("KANNEL_PASSWORD", "KANNEL_CALLBACK_KEY"),
+)

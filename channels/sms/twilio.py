@@ -14,6 +14,7 @@ error 63016, which the sender treats as permanent (docs/providers/twilio.md).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import httpx
 from flask import Request, Response
@@ -24,23 +25,19 @@ from channels.twilio_signature import signature_valid
 from gateway.core.config import Settings
 from gateway.core.inbound import InboundMessage, MediaRef
 from gateway.core.privacy import normalise_address
+from gateway.core.providers import Provider
 from gateway.core.runtime import Gateway
 from gateway.intake.submit import Submitted
 from gateway.intake.webhooks import Forbidden, Ignored, Malformed, WebhookAdapter
-from gateway.work.cleanup import register_cleanup
 from gateway.work.delivery import DeliveryStatus, record_status
-from gateway.work.media_fetch import register_fetcher
-from gateway.work.outbound import PermanentSendError, register_sender
+from gateway.work.outbound import PermanentSendError
 
 from .common import HTTP_TIMEOUT, measured, parse_reply_address, reply_address
 
 log = logging.getLogger(__name__)
 
 PROVIDER = "twilio"
-service_name = "Twilio Messaging"
 body_maxlen = 1600  # Twilio's limit for one message body, in characters
-REQUIRED_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL")
-SECRET_SETTINGS = ("TWILIO_AUTH_TOKEN",)
 MAX_MEDIA = 10  # Twilio sends at most ten media per message
 
 # Statuses an incoming message has; any other on the message endpoint is a status callback.
@@ -245,6 +242,17 @@ ROUTES = (
     ("/sms/twilio/status", ("POST",), TwilioStatus()),
 )
 
-register_sender(PROVIDER, send)
-register_cleanup(PROVIDER, delete_message)
-register_fetcher(PROVIDER, fetch_media)
+DESCRIPTOR = Provider(
+    name=PROVIDER,
+    label="Twilio Messaging",
+    routes=tuple(dict.fromkeys(path for path, _methods, _adapter in ROUTES)),
+    sender=send,
+    cleaner=delete_message,
+    media_fetcher=fetch_media,
+    required_settings=("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL"),
+    secret_settings=("TWILIO_AUTH_TOKEN",),
+    optional_settings=("TWILIO_API_BASE_URL",),
+    # Free-form WhatsApp messages only within 24 hours of the reporter's last one
+    # (Twilio error 63016 outside it): https://www.twilio.com/docs/whatsapp/key-concepts
+    session_windows={"whatsapp": timedelta(hours=24)},
+)

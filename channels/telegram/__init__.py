@@ -19,33 +19,48 @@ See https://core.telegram.org/bots/api
 
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint
-from flask.blueprints import BlueprintSetupState
 
-from gateway.work import dispatch as handlers
-from gateway.work import media_fetch, outbound
+from gateway.core.config import Settings
+from gateway.core.providers import Channel, Provider
 
-from . import handler, media, sender
-from .updates import CHANNEL, PROVIDER
+from . import commands, handler, media, sender
+from .polling import WEBHOOK_PATH
+from .updates import CHANNEL as CHANNEL_NAME
+from .updates import PROVIDER
 from .webhook import TelegramWebhook
 
-__all__ = ["blueprint"]
-
-log = logging.getLogger(__name__)
+__all__ = ["CHANNEL", "blueprint"]
 
 blueprint = Blueprint("telegram", __name__)
-blueprint.add_url_rule("/telegram/webhook", view_func=TelegramWebhook().view(), methods=["POST"])
+blueprint.add_url_rule(WEBHOOK_PATH, view_func=TelegramWebhook().view(), methods=["POST"])
 
 
-@blueprint.record_once
-def _warn_without_secret(state: BlueprintSetupState) -> None:
-    settings = state.app.extensions["gateway"].settings
+def without_secret(settings: Settings) -> list[str]:
+    """A bot without a webhook secret: its webhook refuses every update."""
     if settings.get("TELEGRAM_BOT_TOKEN") and not settings.get("TELEGRAM_WEBHOOK_SECRET"):
-        log.warning("TELEGRAM_WEBHOOK_SECRET is not set: /telegram/webhook refuses every update")
+        return ["TELEGRAM_WEBHOOK_SECRET is not set: /telegram/webhook refuses every update"]
+    return []
 
 
-outbound.register_sender(PROVIDER, sender.send)
-media_fetch.register_fetcher(PROVIDER, media.fetch)
-handlers.register(CHANNEL, handler.handle)
+DESCRIPTOR = Provider(
+    name=PROVIDER,
+    label="Telegram",
+    routes=(WEBHOOK_PATH,),
+    sender=sender.send,
+    media_fetcher=media.fetch,
+    # The webhook secret is needed by the webhook only (`telegram poll` does without).
+    required_settings=("TELEGRAM_BOT_TOKEN",),
+    secret_settings=("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"),
+    optional_settings=("TELEGRAM_API_BASE_URL",),
+)
+
+CHANNEL = Channel(
+    name="telegram",
+    blueprint=blueprint,
+    providers=(DESCRIPTOR,),
+    conversation_channels=(CHANNEL_NAME,),
+    handlers={CHANNEL_NAME: handler.handle},
+    add_commands=commands.add_commands,
+    checks=(without_secret,),
+)

@@ -16,11 +16,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gateway.cases.outgoing import queue_message
 from gateway.conversation import engine as conversation
 from gateway.core import i18n
+from gateway.core.effects import Effects
 from gateway.core.models import InboundEvent, SenderPreference
 from gateway.core.runtime import Gateway
-from gateway.work.dispatch import Effects, queue_message
 
 from . import history
 from .address import Address

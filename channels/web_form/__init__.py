@@ -8,6 +8,11 @@ the form as a Tor onion service.
 
 from __future__ import annotations
 
+from gateway.core.providers import Channel
+
 from .views import blueprint
 
-__all__ = ["blueprint"]
+# No provider: the reporter's browser talks to the gateway directly.
+CHANNEL = Channel(name="web_form", blueprint=blueprint)
+
+__all__ = ["CHANNEL", "blueprint"]

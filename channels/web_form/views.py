@@ -1,7 +1,7 @@
 """`GET/POST /report` and `GET/POST /status`: the low-bandwidth web form (contract).
 
 Every page is server-rendered, works without JavaScript, sets no cookie and
-is never cached. A report is filed with `gateway.cases.mailbox.submit_report`
+is never cached. A report is filed with `gateway.work.reporter.submit_report`
 before the receipt is shown; when that fails the form comes back with the
 text as typed and says that nothing was saved, so no report is lost
 silently. No IP address is stored or logged: rate limits and status
@@ -25,6 +25,7 @@ from gateway.cases.media import UnsupportedMedia
 from gateway.cases.numbering import CaseNumber, new_pin
 from gateway.core.i18n import _
 from gateway.core.runtime import Gateway
+from gateway.work import reporter
 
 from . import guard
 from .form import BAD_FILE, HONEYPOT, FormError, Posted, build_report, read_files
@@ -188,7 +189,7 @@ def file_once(gw: Gateway, nonce: str, posted: Posted, new_report: object) -> Re
     if isinstance(earlier, Receipt):
         return receipt_page(earlier)
     try:
-        receipt = mailbox.submit_report(gw, new_report, channel="web")  # type: ignore[arg-type]
+        receipt = reporter.submit_report(gw, new_report, channel="web")  # type: ignore[arg-type]
     except UnsupportedMedia:
         guard.remember_submission(gw, nonce, None)
         return report_form(posted, BAD_FILE, 415)

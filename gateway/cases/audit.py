@@ -29,7 +29,8 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gateway.core.models import AuditEntry, utcnow
+from gateway.core.accounts import AuditEntry
+from gateway.core.schema import utcnow
 
 GENESIS = "0" * 64
 # pg_advisory_xact_lock's key for appends to the chain: any fixed 64-bit number

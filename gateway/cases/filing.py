@@ -3,8 +3,9 @@
 `file_report` writes the case, its encrypted report, its attachments as
 they came (encrypted, for the worker to clean before anyone sees them), the
 "filed" event and one outbox row per forwarding target in the caller's
-transaction: either all of it exists or none of it does. Forwarding jobs are
-enqueued after the commit by `after_commit`.
+transaction: either all of it exists or none of it does. Filing never
+enqueues: the work layer starts forwarding after the commit
+(`gateway.work.effects.enqueue_forwarding`).
 """
 
 from __future__ import annotations
@@ -18,17 +19,10 @@ from sqlalchemy.orm import Session
 from gateway.cases import numbering
 from gateway.cases.media import UPLOADED, type_hint
 from gateway.cases.reports import NewReport
-from gateway.core.models import (
-    Case,
-    CaseEvent,
-    CaseEventKind,
-    CaseStatus,
-    MediaDownload,
-    OutboxEntry,
-    Report,
-    utcnow,
-)
+from gateway.core.models import Case, CaseEvent, MediaDownload, OutboxEntry, Report
 from gateway.core.runtime import Gateway
+from gateway.core.schema import utcnow
+from gateway.core.states import CaseEventKind, CaseStatus, WorkState
 
 
 @dataclass(frozen=True)
@@ -111,35 +105,14 @@ def file_report(
                 content_type_hint=type_hint(hint),
             )
         )
-    outbox_state = "waiting" if media or report.attachments else "pending"
+    waits = media or report.attachments
+    outbox_state = (WorkState.WAITING if waits else WorkState.PENDING).value
     for target in gw.settings.forwarders:
         session.add(
             OutboxEntry(case_id=case.id, target=target, kind="case", event_id=0, state=outbox_state)
         )
     session.flush()
     return Receipt(case_id=case.id, case_number=number.display(), pin=pin)
-
-
-def enqueue_forwarding(gw: Gateway, case_id: int) -> None:
-    """After commit: start the case's media downloads and pending outbox rows."""
-    from gateway.work.jobs import enqueue_outbox
-    from gateway.work.media_fetch import enqueue as enqueue_media
-
-    with gw.sessions() as session:
-        ids = session.scalars(
-            select(OutboxEntry.id).where(
-                OutboxEntry.case_id == case_id, OutboxEntry.state == "pending"
-            )
-        ).all()
-        downloads = session.scalars(
-            select(MediaDownload.id).where(
-                MediaDownload.case_id == case_id, MediaDownload.state == "pending"
-            )
-        ).all()
-    for download_id in downloads:
-        enqueue_media(gw, download_id)
-    for outbox_id in ids:
-        enqueue_outbox(gw, outbox_id)
 
 
 def find_case(session: Session, text: str, prefix: str = "") -> Case | None:

@@ -35,8 +35,9 @@ from sqlalchemy.orm import Session
 from gateway.cases import lookup_budget, numbering
 from gateway.cases.filing import find_case
 from gateway.cases.lookup_budget import Refusal
-from gateway.core.models import Case, LookupThrottle, utcnow
+from gateway.core.models import Case, LookupThrottle
 from gateway.core.runtime import Gateway
+from gateway.core.schema import utcnow
 
 MAX_FAILURES_PER_NUMBER = 5  # failures on one number and channel before the first wait
 FIRST_DELAY = timedelta(minutes=1)

@@ -1,32 +1,27 @@
-"""The reporter's side, for every channel: file a report, check it, answer.
+"""The reporter's side, for every channel: check a case, read it, answer.
 
-Channels call these functions and never open a database session or touch a
-queue themselves. Each call is one transaction; jobs are enqueued after it
-commits.
+Channels call these functions and never open a database session themselves.
+Each call is one transaction. Filing a report and writing to a reporter
+start jobs too, so they live in the work layer (`gateway.work.reporter`);
+`can_push` here says whether a message may go out through their channel.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.cases import lookup
-from gateway.cases.filing import (
-    Receipt,
-    add_event,
-    display_number,
-    enqueue_forwarding,
-    file_report,
-    reporter_view,
-)
+from gateway.cases.filing import add_event, display_number, reporter_view
 from gateway.cases.lookup import Answer
-from gateway.cases.reports import NewReport
-from gateway.core.models import Case, CaseEventKind, InboundEvent, utcnow
+from gateway.core.models import Case, InboundEvent, SenderPreference
+from gateway.core.providers import installed
 from gateway.core.runtime import Gateway
+from gateway.core.schema import utcnow
+from gateway.core.states import CaseEventKind, CaseStatus
 
 MAX_MESSAGE_LENGTH = 2000
 
@@ -50,38 +45,6 @@ class StatusView:
     can_reply: bool = False
 
 
-def submit_report(
-    gw: Gateway,
-    report: NewReport,
-    *,
-    channel: str,
-    provider: str | None = None,
-    sender_pseudonym: str | None = None,
-    reply_address: str | None = None,
-    media: list[tuple[str, str, str | None]] | None = None,
-) -> Receipt:
-    """File a complete report now (web form, hotline) and start forwarding it.
-
-    `media` lists files still at a provider (the hotline's recording), as
-    for `cases.file_report`: the worker fetches them before forwarding.
-    """
-    with gw.sessions() as session, session.begin():
-        receipt = file_report(
-            session,
-            gw,
-            report,
-            channel=channel,
-            provider=provider,
-            sender_pseudonym=sender_pseudonym,
-            reply_address=reply_address,
-            media=media,
-        )
-    # Redis away: the case is stored, and the sweeper will enqueue its forwarding.
-    with contextlib.suppress(Exception):
-        enqueue_forwarding(gw, receipt.case_id)
-    return receipt
-
-
 def _view(gw: Gateway, case: Case) -> StatusView:
     return StatusView(
         answer=Answer.FOUND,
@@ -89,7 +52,7 @@ def _view(gw: Gateway, case: Case) -> StatusView:
         case_number=display_number(case, gw.settings.case_number_prefix),
         status=case.status,
         messages=tuple(Message(at, d, text) for at, d, text in reporter_view(gw, case)),
-        can_reply=case.status != "closed",
+        can_reply=case.status != CaseStatus.CLOSED.value,
     )
 
 
@@ -122,49 +85,10 @@ def reply(gw: Gateway, case_id: int, text: str) -> bool:
         return False
     with gw.sessions() as session, session.begin():
         case = session.get(Case, case_id, with_for_update=True)
-        if case is None or case.status == "closed":
+        if case is None or case.status == CaseStatus.CLOSED.value:
             return False
         add_event(session, gw, case, CaseEventKind.MESSAGE_FROM_REPORTER, "reporter", body=text)
     return True
-
-
-def message_reporter(gw: Gateway, case_id: int, text: str, actor: str) -> bool:
-    """A focal point's (or the case tracker's) message to the reporter.
-
-    It is always shown at the reporter's next status check. When the reporter
-    agreed to follow-up on a text channel and did not send STOP, it also goes
-    out through that channel to the address kept (encrypted) for this purpose.
-    """
-    from gateway.work.dispatch import queue_message
-    from gateway.work.jobs import enqueue_outbound
-
-    message_id = None
-    with gw.sessions() as session, session.begin():
-        case = session.get(Case, case_id)
-        if case is None:
-            return False
-        event = add_event(session, gw, case, CaseEventKind.MESSAGE_TO_REPORTER, actor, body=text)
-        if can_push(session, case):
-            message_id = queue_message(
-                session,
-                gw,
-                channel=case.channel,
-                provider=str(case.provider),
-                address=gw.cipher.decrypt(case.reply_address_enc).decode(),
-                text=text,
-                dedupe_key=f"case-message:{event.id}",
-                case_id=case.id,
-            )
-    if message_id is not None:
-        with contextlib.suppress(Exception):  # stored; the sweeper will enqueue it
-            enqueue_outbound(gw, message_id)
-    return True
-
-
-# WhatsApp lets a business write freely only within 24 hours of the person's
-# last message (its "customer service window"); later only pre-approved
-# templates go out, and they could not carry a focal point's words.
-SESSION_WINDOWS: dict[str, timedelta] = {"whatsapp": timedelta(hours=24)}
 
 
 def can_push(session: Session, case: Case, now: datetime | None = None) -> bool:
@@ -172,21 +96,21 @@ def can_push(session: Session, case: Case, now: datetime | None = None) -> bool:
 
     Only when they agreed to follow-up on a text channel, the address is still
     kept (open case, within retention), they did not send STOP, and the
-    channel's session window (WhatsApp) is still open. Otherwise a message
-    waits for their next status check.
+    channel's session window is still open (WhatsApp lets a business write
+    freely only within 24 hours of the person's last message; later only
+    pre-approved templates go out, and they could not carry a focal point's
+    words: the provider declares it). Otherwise a message waits for their
+    next status check.
     """
-    from gateway.conversation.engine import CHANNELS
-    from gateway.core.models import SenderPreference
-
     pref = session.get(SenderPreference, case.sender_pseudonym) if case.sender_pseudonym else None
     allowed = bool(
         case.follow_up
         and case.reply_address_enc is not None
-        and case.channel in CHANNELS
+        and case.channel in installed().conversation_channels()
         and case.provider is not None
         and (pref is None or pref.stopped_at is None)
     )
-    window = SESSION_WINDOWS.get(case.channel)
+    window = installed().session_window(str(case.provider), case.channel)
     if not allowed or window is None:
         return allowed
     last = last_message_from(session, case)

@@ -1,4 +1,4 @@
-"""Case numbers and PINs (contract in DESIGN.md).
+"""Case numbers and PINs (contract in docs/contract.md).
 
 A case number is the year, a per-year sequence of at least six digits
 allocated by the database, and a Damm check digit over all those digits:
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.core.models import CaseNumberCounter
@@ -102,10 +103,7 @@ def allocate_case_number(session: Session, year: int) -> CaseNumber:
     value = session.execute(stmt).scalar_one_or_none()
     if value is None:
         dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         session.execute(
             dialect_insert(CaseNumberCounter)
             .values(year=year, last_value=0)

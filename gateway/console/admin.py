@@ -7,6 +7,8 @@ app), and are never stored in clear or shown again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import segno
 from flask import Response, g, redirect, request, url_for
 from markupsafe import Markup
@@ -17,24 +19,21 @@ from gateway.console import security
 from gateway.console.pages import blueprint, render, t
 from gateway.console.security import allow
 from gateway.console.users import NewUser, UserError, create_user, reset_credentials
+from gateway.core.accounts import AuditEntry, ConsoleSession, User
+from gateway.core.config import Settings
 from gateway.core.i18n import _
-from gateway.core.models import AuditEntry, ConsoleSession, Role, User
+from gateway.core.providers import Provider, installed
+from gateway.core.states import Role
 
 AUDIT_PAGE = 100
 RESERVED_NAMES = {"reporter", "case-tracker", "system", "anonymous", "cli"}
+# The gateway's own settings; each provider's come from its descriptor (`provider_rows`).
 SECRET_SETTINGS = (
     "GATEWAY_SECRET_KEY",
     "GATEWAY_DATA_KEY",
     "GATEWAY_PSEUDONYM_KEY",
     "CASE_TRACKER_SECRET",
     "CASE_TRACKER_CALLBACK_SECRET",
-    "TWILIO_AUTH_TOKEN",
-    "AFRICASTALKING_API_KEY",
-    "AFRICASTALKING_CALLBACK_KEY",
-    "KANNEL_PASSWORD",
-    "KANNEL_CALLBACK_KEY",
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_WEBHOOK_SECRET",
     "PRIMERO_PASSWORD",
     "SMTP_URL",
 )
@@ -54,11 +53,39 @@ PLAIN_SETTINGS = (
     "GATEWAY_INBOUND_RETENTION_DAYS",
     "GATEWAY_CONSOLE_IDLE_MINUTES",
     "GATEWAY_CONSOLE_SESSION_HOURS",
-    "TWILIO_ACCOUNT_SID",
-    "AFRICASTALKING_USERNAME",
-    "KANNEL_SENDSMS_URL",
-    "TELEGRAM_API_BASE_URL",
 )
+
+
+@dataclass(frozen=True)
+class ProviderRow:
+    """What the settings page shows of one provider: never a secret's value."""
+
+    label: str
+    routes: tuple[str, ...]
+    plain: list[tuple[str, str]]  # (name, value or "")
+    secret: list[tuple[str, bool]]  # (name, set)
+    missing: list[str]  # required and not set: its endpoints refuse everything
+
+
+def provider_row(provider: Provider, settings: Settings) -> ProviderRow:
+    secrets = set(provider.secret_settings)
+    listed = dict.fromkeys(provider.required_settings + provider.optional_settings)
+    return ProviderRow(
+        label=provider.label or provider.name,
+        routes=provider.routes,
+        plain=[(name, settings.get(name) or "") for name in listed if name not in secrets],
+        secret=[(name, bool(settings.get(name))) for name in provider.secret_settings],
+        missing=[name for name in provider.required_settings if not settings.get(name)],
+    )
+
+
+def provider_rows(settings: Settings) -> list[ProviderRow]:
+    """Every installed provider that has a route or a setting to show."""
+    return [
+        provider_row(provider, settings)
+        for provider in installed().providers
+        if provider.routes or provider.required_settings or provider.secret_settings
+    ]
 
 
 def qr_svg(new: NewUser) -> Markup:
@@ -140,6 +167,7 @@ def settings() -> Response:
         "settings.html",
         plain=plain,
         secret=secret,
+        providers=provider_rows(s),
         database=s.database_url.split(":", 1)[0],
         redis="embedded" if s.uses_embedded_redis else "REDIS_URL",
     )

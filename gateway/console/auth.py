@@ -22,8 +22,8 @@ from gateway.console.security import ALL_ROLES, SignedIn, allow, public
 from gateway.console.signin import Outcome, password_ok
 from gateway.console.signin_metrics import Refusal
 from gateway.console.users import HASHER
+from gateway.core.accounts import User
 from gateway.core.i18n import _
-from gateway.core.models import User
 
 MIN_PASSWORD = 12
 SIGN_IN_FAILED = _("Sign-in failed. Check the user name, password and the 6-digit code.")

@@ -23,20 +23,18 @@ from gateway.cases.mailbox import can_push
 from gateway.console import security
 from gateway.console.pages import CATEGORY_LABELS, blueprint, label, render, t
 from gateway.console.security import STAFF, allow
+from gateway.core.accounts import User
 from gateway.core.i18n import _
 from gateway.core.models import (
     Attachment,
     Case,
     CaseEvent,
-    CaseEventKind,
     CaseLink,
     MediaDownload,
     OutboundMessage,
     Report,
-    Role,
-    User,
-    WorkState,
 )
+from gateway.core.states import CaseEventKind, Role, WorkState
 
 OK_MESSAGES = {
     "status": _("Status changed. The case tracker will be told."),

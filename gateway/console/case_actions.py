@@ -16,22 +16,16 @@ from sqlalchemy import ColumnElement, and_, or_, select
 
 from gateway.cases import audit
 from gateway.cases.filing import add_event, find_case, set_status
-from gateway.cases.mailbox import MAX_MESSAGE_LENGTH, message_reporter
+from gateway.cases.mailbox import MAX_MESSAGE_LENGTH
 from gateway.console import security
 from gateway.console.case import load_case
 from gateway.console.pages import CATEGORY_LABELS, blueprint
 from gateway.console.security import STAFF, allow
-from gateway.core.models import (
-    CaseEventKind,
-    CaseLink,
-    CaseLinkKind,
-    CaseStatus,
-    OutboxEntry,
-    Role,
-    User,
-    WorkState,
-)
-from gateway.work.jobs import enqueue_outbox, retry_dead
+from gateway.core.accounts import User
+from gateway.core.models import CaseLink, OutboxEntry
+from gateway.core.states import CaseEventKind, CaseLinkKind, CaseStatus, Role, WorkState
+from gateway.work.forwarding import enqueue_outbox, retry_dead
+from gateway.work.reporter import message_reporter
 
 MAX_NOTE = 5000
 NOT_GIVEN = "none"  # the triage form's value for "no category" (as in the queue's filter)

@@ -21,15 +21,10 @@ from gateway.cases.filing import display_number
 from gateway.console import security
 from gateway.console.pages import blueprint, render
 from gateway.console.security import STAFF, allow
-from gateway.core.models import (
-    Case,
-    ForwardingAttempt,
-    InboundEvent,
-    OutboundMessage,
-    OutboxEntry,
-    WorkState,
-)
-from gateway.work.jobs import enqueue_inbound, retry_dead
+from gateway.core.models import Case, ForwardingAttempt, InboundEvent, OutboundMessage, OutboxEntry
+from gateway.core.states import WorkState
+from gateway.work.forwarding import retry_dead
+from gateway.work.inbound import enqueue_inbound
 
 LIST_LIMIT = 200
 

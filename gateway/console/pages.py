@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from gateway.console import security
 from gateway.core import i18n
 from gateway.core.i18n import _
-from gateway.core.models import CaseStatus
+from gateway.core.states import CaseStatus
 
 blueprint = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 

@@ -15,10 +15,13 @@ from flask import Response, g, request
 from sqlalchemy import Select, and_, case, func, or_, select
 
 from gateway.cases.filing import display_number
+from gateway.cases.forwarding_state import summary as forwarding_summary
 from gateway.console import security
 from gateway.console.pages import blueprint, render
 from gateway.console.security import STAFF, allow
-from gateway.core.models import Case, CaseStatus, OutboxEntry, User, WorkState
+from gateway.core.accounts import User
+from gateway.core.models import Case, OutboxEntry
+from gateway.core.states import CaseStatus, WorkState
 
 PAGE_SIZE = 25  # about 20 KB of HTML: quick on a 2G link
 URGENCY = {
@@ -94,16 +97,6 @@ def ordered(query: Select[Any]) -> Select[Any]:
     )
 
 
-def forwarding_state(states: list[str]) -> str:
-    if not states:
-        return "none"
-    if WorkState.DEAD.value in states:
-        return "dead"
-    if any(s != WorkState.DONE.value for s in states):
-        return "pending"
-    return "delivered"
-
-
 def present(db: Any, column: Any) -> list[str]:
     """The values an indexed column holds, in order: one index look-up per value.
 
@@ -175,7 +168,7 @@ def queue() -> Response:
                 c.child_involved,
                 c.follow_up,
                 users.get(c.assignee_id) if c.assignee_id else None,
-                forwarding_state(states.get(c.id, [])),
+                forwarding_summary(states.get(c.id, [])),
             )
             for c in cases
         ]

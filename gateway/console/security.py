@@ -28,8 +28,10 @@ from flask import Response, abort, current_app, g, redirect, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete
 
-from gateway.core.models import ConsoleSession, Role, User, utcnow
+from gateway.core.accounts import ConsoleSession, User
 from gateway.core.runtime import Gateway
+from gateway.core.schema import utcnow
+from gateway.core.states import Role
 
 COOKIE = "cg_console"
 PRE_COOKIE = "cg_console_pre"

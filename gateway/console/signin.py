@@ -32,7 +32,7 @@ from sqlalchemy import select, update
 from gateway.cases import audit
 from gateway.console import security, signin_metrics
 from gateway.console.users import HASHER
-from gateway.core.models import User
+from gateway.core.accounts import User
 from gateway.core.runtime import Gateway
 
 MAX_CODE_FAILURES = 5

@@ -27,8 +27,10 @@ from gateway.console.charts import colour, stacked_bars
 from gateway.console.pages import CATEGORY_LABELS, CHANNEL_LABELS, blueprint, label, render, t
 from gateway.console.security import ALL_ROLES, allow
 from gateway.core import i18n
+from gateway.core.accounts import User
 from gateway.core.i18n import _
-from gateway.core.models import Case, CaseEvent, CaseEventKind, User
+from gateway.core.models import Case, CaseEvent
+from gateway.core.states import CaseEventKind
 
 DEFAULT_WEEKS, MAX_WEEKS = 12, 104
 RESPONSE_KINDS = (CaseEventKind.STATUS_CHANGED.value, CaseEventKind.MESSAGE_TO_REPORTER.value)

@@ -11,8 +11,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from gateway.cases import audit
-from gateway.core.models import ConsoleSession, Role, User
+from gateway.core.accounts import ConsoleSession, User
 from gateway.core.privacy import Cipher
+from gateway.core.states import Role
 
 # One hasher for every console password, and for the sign-in's dummy hash: the
 # same Argon2 parameters, so checking an unknown user costs what a real one does.

@@ -50,25 +50,25 @@ from sqlalchemy.orm import Session
 from gateway.cases.filing import add_event, display_number
 from gateway.cases.media import type_hint
 from gateway.conversation.keywords import Word, parse_word
+from gateway.core.effects import Effects
 from gateway.core.i18n import _
 from gateway.core.models import (
     Case,
     CaseEvent,
-    CaseEventKind,
     Conversation,
     InboundEvent,
     MediaDownload,
     OutboundMessage,
-    utcnow,
 )
 from gateway.core.runtime import Gateway
-from gateway.work.dispatch import Effects
+from gateway.core.schema import utcnow
+from gateway.core.states import CaseEventKind, CaseStatus, ConversationState
 
 ADD_WINDOW = timedelta(days=1)  # after the last exchange, a message is an addition
 REPLY_WINDOW = timedelta(days=14)  # after a focal point's question, a message is its answer
 MAX_CASES = 20  # a sender's open cases looked at, newest first
 WHICH_CASE = "which_case"  # the step of a conversation holding a message until 1 or 2
-ADDED_STATE = "added"  # a WHICH_CASE conversation whose text went to the case
+ADDED_STATE = ConversationState.ADDED.value  # a WHICH_CASE conversation whose text went to the case
 
 # Translators: SMS, one SMS (160 GSM letters, 70 with any other letter); %(case)s is
 # digits; the last sentence as in STOP's answer.
@@ -108,7 +108,7 @@ def _open_cases(session: Session, event: InboundEvent) -> list[_Exchange]:
             .where(
                 Case.sender_pseudonym == event.sender_pseudonym,
                 Case.channel == event.channel,
-                Case.status != "closed",
+                Case.status != CaseStatus.CLOSED.value,
                 Case.purged_at.is_(None),
             )
             .order_by(Case.id.desc())
@@ -177,7 +177,7 @@ def answers_question(
         .where(
             Case.sender_pseudonym == turn.event.sender_pseudonym,
             Case.channel == turn.event.channel,
-            Case.status != "closed",
+            Case.status != CaseStatus.CLOSED.value,
             OutboundMessage.dedupe_key.like("case-message:%"),
             OutboundMessage.created_at > conversation.last_activity_at,
         )
@@ -231,7 +231,7 @@ def keep(
     if conversation.step != WHICH_CASE or conversation.case_id is None:
         return None
     case = session.get(Case, conversation.case_id, with_for_update=True)
-    if case is None or case.status == "closed" or case.purged_at is not None:
+    if case is None or case.status == CaseStatus.CLOSED.value or case.purged_at is not None:
         return None
     held = gw.cipher.decrypt_json(conversation.answers_enc)
     media = held.get("media") or []
@@ -253,7 +253,7 @@ def _hold(turn: Turn, case: Case, text: str, media: list[Any], locale: str) -> N
         provider=event.provider,
         sender_pseudonym=event.sender_pseudonym,
         open_key=Conversation.key_while_open(event.channel, event.sender_pseudonym),
-        state="open",
+        state=ConversationState.OPEN.value,
         step=WHICH_CASE,
         language=locale,
         answers_enc=turn.gw.cipher.encrypt_json({"statement": text, "media": list(media)}),

@@ -18,6 +18,8 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gateway.core.i18n import display_name
+
 
 class Command(StrEnum):
     REPORT = "report"
@@ -206,8 +208,6 @@ def parse_word(text: str) -> tuple[Word, str | None] | None:
 
 def locale_named(text: str, offered: list[str]) -> str | None:
     """The locale a reporter names by code ("fr") or by its own name ("Kiswahili")."""
-    from gateway.core.i18n import display_name
-
     wanted = normalise(text)
     for locale in offered:
         if wanted in (locale, normalise(display_name(locale))):

@@ -21,10 +21,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-from gateway.conversation.engine import ASK_STATEMENT, CHOICES, LANGUAGE_CHOICES, QUESTIONS
+from gateway.conversation.texts import (
+    ASK_STATEMENT,
+    CHOICES,
+    LANGUAGE_CHOICES,
+    QUESTIONS,
+    RECEIPT,
+)
 from gateway.core import i18n
 from gateway.core.i18n import _
-from gateway.work.dispatch import RECEIPT
 
 # Translators: a button that skips a question; one or two words.
 SKIP = _("Skip")

@@ -19,6 +19,8 @@ from dotenv import dotenv_values
 
 DEFAULT_FORWARD_RETRY_DELAYS = (30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 28800)
 KEYS_FILE = "keys.env"
+# What a running `demo` made up (its stand-in tracker's URL and secret…), mode 0600.
+DEMO_SETTINGS_FILE = "demo.env"
 REQUIRED_KEYS = ("GATEWAY_SECRET_KEY", "GATEWAY_DATA_KEY", "GATEWAY_PSEUDONYM_KEY")
 
 
@@ -81,9 +83,9 @@ def data_directory(
     return Path(data_dir or env.get("GATEWAY_DATA_DIR") or "./var").resolve()
 
 
-def read_keys_file(data_dir: Path) -> dict[str, str]:
-    """Keys that `demo` generated into the data directory, if any."""
-    path = data_dir / KEYS_FILE
+def read_keys_file(data_dir: Path, name: str = KEYS_FILE) -> dict[str, str]:
+    """Keys (or, by `name`, other settings) that `demo` wrote into the data directory."""
+    path = data_dir / name
     if not path.exists():
         return {}
     values: dict[str, str] = {}
@@ -158,8 +160,9 @@ class Settings:
             env.update({k: v for k, v in dotenv_values(".env").items() if v is not None})
         env.update(os.environ if environ is None else environ)
         directory = data_directory(data_dir, env)
-        for name, value in read_keys_file(directory).items():
-            env.setdefault(name, value)
+        for file_name in (KEYS_FILE, DEMO_SETTINGS_FILE):
+            for name, value in read_keys_file(directory, file_name).items():
+                env.setdefault(name, value)
         return cls.from_mapping(env, directory)
 
     @classmethod

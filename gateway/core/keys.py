@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from gateway.core.accounts import User
 from gateway.core.models import (
     Attachment,
     Case,
@@ -17,7 +18,6 @@ from gateway.core.models import (
     MediaDownload,
     OutboundMessage,
     Report,
-    User,
 )
 from gateway.core.runtime import Gateway
 

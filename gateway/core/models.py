@@ -6,98 +6,32 @@ rebuilds the queues from the `state` columns below if Redis loses them.
 
 Columns ending in `_enc` hold Fernet tokens (see `privacy.Cipher`): report
 content, messages, reply addresses. Nothing that identifies a reporter is
-stored in clear; senders are pseudonyms.
+stored in clear; senders are pseudonyms. What every table shares (base,
+timestamps) is gateway.core.schema; the states the rows store, gateway.core.states.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-
-
-class WorkState(StrEnum):
-    """Where a unit of work (inbound event, outbox row, outbound message) stands."""
-
-    WAITING = "waiting"  # an outbox row whose case still has media to fetch
-    PENDING = "pending"
-    DONE = "done"
-    DEAD = "dead"
-
-
-class ConversationState(StrEnum):
-    """Where a text conversation stands; only an open one takes answers."""
-
-    OPEN = "open"
-    FILED = "filed"  # became a case (`case_id`)
-    ABANDONED = "abandoned"  # REPORT and then silence: nothing to file
-    STOPPED = "stopped"  # the sender sent STOP
-
-
-class CaseStatus(StrEnum):
-    """Statuses of the contract, shown translated to reporters."""
-
-    RECEIVED = "received"
-    UNDER_REVIEW = "under_review"
-    IN_PROGRESS = "in_progress"
-    REFERRED = "referred"
-    CLOSED = "closed"
-
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    FOCAL_POINT = "focal_point"
-    VIEWER = "viewer"
+# The console's tables (users, their sessions, the audit log) are defined there;
+# imported so that they join the metadata with these (cases.assignee_id refers to users).
+from gateway.core import accounts  # noqa: F401
+from gateway.core.schema import Base, UTCDateTime, utcnow
+from gateway.core.states import CaseStatus, ConversationState, WorkState
 
 
 class CaseNumberCounter(Base):
@@ -202,16 +136,6 @@ class Attachment(Base):
     report: Mapped[Report] = relationship(back_populates="attachments")
 
 
-class CaseEventKind(StrEnum):
-    FILED = "filed"
-    STATUS_CHANGED = "status_changed"
-    MESSAGE_TO_REPORTER = "message_to_reporter"
-    MESSAGE_FROM_REPORTER = "message_from_reporter"
-    NOTE = "note"
-    ASSIGNED = "assigned"
-    TRIAGED = "triaged"  # category or urgency set by a focal point (console/case_actions.py)
-
-
 class CaseEvent(Base):
     """What happened to a case: status changes and messages both ways."""
 
@@ -309,38 +233,6 @@ class LookupThrottle(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class User(Base):
-    """A console user; password Argon2-hashed, TOTP secret encrypted."""
-
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))
-    password_hash: Mapped[str] = mapped_column(String(200))
-    totp_secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class AuditEntry(Base):
-    """Append-only audit trail; each entry's hash covers the previous entry's hash."""
-
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str | None] = mapped_column(String(64))
-    detail: Mapped[dict[str, object] | None] = mapped_column(JSON)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
-
-
 Index("ix_outbox_due", OutboxEntry.state, OutboxEntry.next_attempt_at)
 Index("ix_outbound_due", OutboundMessage.state, OutboundMessage.next_attempt_at)
 
@@ -364,7 +256,7 @@ class Conversation(Base):
     provider: Mapped[str] = mapped_column(String(32))
     sender_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
     open_key: Mapped[str | None] = mapped_column(String(100), unique=True)
-    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=ConversationState.OPEN.value, index=True)
     step: Mapped[str] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(16))
     answers_enc: Mapped[bytes] = mapped_column(LargeBinary)
@@ -445,27 +337,6 @@ class ProviderCleanup(Base):
 
 
 Index("ix_provider_cleanups_due", ProviderCleanup.state, ProviderCleanup.next_attempt_at)
-
-
-class ConsoleSession(Base):
-    """A signed-in console user's session; the cookie holds a token, this row its hash.
-
-    Kept in the database rather than in a signed cookie so that signing out,
-    a password change or a deactivation ends it at once, everywhere.
-    """
-
-    __tablename__ = "console_sessions"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the token
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class CaseLinkKind(StrEnum):
-    DUPLICATE = "duplicate"  # case_id is a duplicate of other_case_id
-    RELATED = "related"
 
 
 class CaseLink(Base):

@@ -30,13 +30,15 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from gateway.work.media_fetch import MediaTooLarge
-
 MAX_REDIRECTS = 3
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 TOTAL_SECONDS = 120.0  # a provider that drips bytes is given up on, and tried again later
 DEFAULT_PORTS = {"http": 80, "https": 443}
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class MediaTooLarge(Exception):
+    """The provider's file is over the size limit: given up, not retried."""
 
 
 class ForeignMediaUrl(LookupError):

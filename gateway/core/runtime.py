@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlparse
 
 import redis
+from redis.sentinel import Sentinel
 from rq import Queue
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,14 +25,15 @@ from gateway.core.privacy import Cipher, Pseudonymizer
 QUEUE_NAMES = ("intake", "forwarding", "outbound", "media")
 
 
-def redis_from_url(url: str) -> redis.Redis:
+def redis_from_url(url: str, socket_timeout: float | None = None) -> redis.Redis:
     """A Redis client for `redis://`, `rediss://`, `unix://` or a Sentinel URL.
 
     Sentinel: `redis+sentinel://[:password@]host:port[,host:port…]/service[/db]`.
+    `socket_timeout` bounds every read (default 30 s, 5 s through Sentinel): a command
+    that blocks on purpose longer (the RQ worker waiting for a job) needs a client of
+    its own with a longer one.
     """
     if url.startswith("redis+sentinel://"):
-        from redis.sentinel import Sentinel
-
         parsed = urlparse(url)
         hosts = []
         for part in parsed.netloc.rsplit("@", 1)[-1].split(","):
@@ -43,8 +45,9 @@ def redis_from_url(url: str) -> redis.Redis:
         password = unquote(parsed.password) if parsed.password else None
         db = int(path[1]) if len(path) > 1 else 0
         sentinel = Sentinel(hosts, socket_timeout=5, password=password)
-        return sentinel.master_for(path[0], db=db, password=password)
-    return redis.Redis.from_url(url, socket_timeout=30, health_check_interval=30)
+        longer = {} if socket_timeout is None else {"socket_timeout": socket_timeout}
+        return sentinel.master_for(path[0], db=db, password=password, **longer)
+    return redis.Redis.from_url(url, socket_timeout=socket_timeout or 30, health_check_interval=30)
 
 
 @dataclass

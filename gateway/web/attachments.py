@@ -17,8 +17,9 @@ from flask import Blueprint, Response, abort, current_app
 from itsdangerous import BadSignature, SignatureExpired
 
 from gateway.cases import audit
-from gateway.core.models import Attachment, CaseStatus
+from gateway.core.models import Attachment
 from gateway.core.runtime import Gateway
+from gateway.core.states import CaseStatus
 from gateway.forwarders.payload import ATTACHMENT_LINK_DAYS, attachment_signer
 
 blueprint = Blueprint("attachments", __name__)

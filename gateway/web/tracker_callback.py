@@ -32,11 +32,11 @@ from flask.blueprints import BlueprintSetupState
 
 from gateway.cases import audit
 from gateway.cases.filing import find_case, set_status
-from gateway.cases.mailbox import message_reporter
 from gateway.core.config import Settings
-from gateway.core.models import CaseStatus
 from gateway.core.runtime import Gateway
+from gateway.core.states import CaseStatus
 from gateway.forwarders.webhook import verify
+from gateway.work.reporter import message_reporter
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ Redis round trip (plus the look-up, for a row that may already have a job).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,9 +20,11 @@ from rq.job import Job, JobStatus
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from gateway.core.models import utcnow
 from gateway.core.runtime import Gateway
+from gateway.core.schema import utcnow
+from gateway.core.states import WorkState
 
+JITTER = 0.2  # retries spread ±20 % so that a burst of failures does not come back at once
 LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 # RQ keeps a failed job (and its arguments, here only ids) a year by default.
 JOB_OPTIONS: dict[str, Any] = {"result_ttl": 3600, "failure_ttl": 7 * 86400, "ttl": 7 * 86400}
@@ -34,7 +37,7 @@ def claim(
     now = utcnow()
     conditions = [
         model.id == row_id,
-        model.state == "pending",
+        model.state == WorkState.PENDING.value,
         or_(model.locked_until.is_(None), model.locked_until < now),
     ]
     if due:
@@ -46,6 +49,14 @@ def claim(
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def retry_delay(delays: tuple[int, ...], attempt: int) -> float | None:
+    """Seconds before attempt `attempt + 1` (with ±20 % jitter), None after the last."""
+    if attempt > len(delays):
+        return None
+    base = delays[attempt - 1]
+    return base * random.uniform(1 - JITTER, 1 + JITTER)
 
 
 def job_id(kind: str, row_id: int) -> str:

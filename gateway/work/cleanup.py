@@ -1,8 +1,8 @@
 """Deleting the providers' copies of messages once the gateway is done with them.
 
 A provider keeps every message it carried (Twilio keeps the body and the
-media of each one) until it is told to delete it. A channel registers one
-cleaner per provider with `register_cleanup`: given the provider's message
+media of each one) until it is told to delete it. A provider declares its
+cleaner (`gateway.core.providers`): given the provider's message
 id, it deletes (or at least redacts) the provider's copy and says whether
 the copy is gone. The gateway decides when, and knows no provider's API:
 
@@ -23,43 +23,26 @@ provider keeps regardless is written down in docs/providers/.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from gateway.core.config import Settings
-from gateway.core.models import (
-    Case,
-    Conversation,
-    InboundEvent,
-    MediaDownload,
-    ProviderCleanup,
-    WorkState,
-    utcnow,
-)
+from gateway.core.models import Case, Conversation, InboundEvent, MediaDownload, ProviderCleanup
+from gateway.core.providers import installed
 from gateway.core.runtime import Gateway, current
+from gateway.core.schema import utcnow
+from gateway.core.states import ConversationState, WorkState
 from gateway.work import claims as work
 
 log = logging.getLogger(__name__)
-
-# (settings, provider message id) -> True when the provider's copy is gone,
-# False when it cannot be deleted yet (still in progress): try again later.
-Cleaner = Callable[[Settings, str], bool]
-_cleaners: dict[str, Cleaner] = {}
 
 # Seconds between attempts; Twilio may take up to 14 days to let a record go.
 RETRY_DELAYS = (60, 300, 900, 3600, 6 * 3600, 86400, 2 * 86400, 4 * 86400, 7 * 86400)
 FALLBACK_DELAY = timedelta(hours=1)  # a sent message whose delivery report never came
 MEDIA_WAIT = timedelta(minutes=10)  # look again this much later while media is still needed
 QUEUE = "media"  # slow provider calls; they must not hold back replies to reporters
-
-
-def register_cleanup(provider: str, cleaner: Cleaner) -> None:
-    """Let the gateway delete `provider`'s copies of messages with `cleaner`."""
-    _cleaners[provider] = cleaner
 
 
 def schedule(
@@ -79,7 +62,7 @@ def schedule(
         The row's id while the work is pending, None when the provider has
         no cleaner or the copy is already dealt with.
     """
-    if provider not in _cleaners or not provider_message_id:
+    if installed().cleaner(provider) is None or not provider_message_id:
         return None
     due = utcnow() + delay
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -139,7 +122,7 @@ def _media_still_needed(session: Session, gw: Gateway, row: ProviderCleanup) -> 
         .where(
             Conversation.sender_pseudonym == event.sender_pseudonym,
             Conversation.channel == event.channel,
-            Conversation.state == "open",
+            Conversation.state == ConversationState.OPEN.value,
         )
     )
     pending_downloads = session.scalar(
@@ -173,7 +156,7 @@ def run_cleanup(cleanup_id: int) -> str:
     wait_until = _wait_for_media(gw, cleanup_id)
     if wait_until is not None:
         enqueue(gw, cleanup_id, at=wait_until)
-        return "waiting"
+        return WorkState.WAITING.value
     with gw.sessions() as session, session.begin():
         if not work.claim(
             session, ProviderCleanup, cleanup_id, gw.settings.job_lease_seconds, due=True
@@ -184,7 +167,7 @@ def run_cleanup(cleanup_id: int) -> str:
         provider, provider_message_id, attempt = row.provider, row.provider_message_id, row.attempts
     done, error = False, None
     try:
-        cleaner = _cleaners.get(provider)
+        cleaner = installed().cleaner(provider)
         if cleaner is None:
             raise LookupError(f"no cleaner for provider {provider!r}")
         done = cleaner(gw.settings, provider_message_id)

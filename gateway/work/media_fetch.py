@@ -1,6 +1,6 @@
 """Fetching a reporter's media from the provider that holds it, in the worker.
 
-A channel registers one fetcher per provider (`register_fetcher`): given a
+A provider declares its fetcher (`gateway.core.providers`): given a
 media reference's URL it returns the bytes (with the account's credentials
 where the provider wants them). A file the reporter gave the gateway itself
 (the web form) waits in the row instead, encrypted (`data_enc`, provider
@@ -9,7 +9,7 @@ count, strips the metadata of every type (`gateway.cases.cleaners`), stores the
 file encrypted as an attachment of the case, empties `data_enc`, and when
 the case has no download left it releases the case's forwarding. A provider
 that keeps its own copy of each file (Twilio's call recordings) also names
-that copy (`copy_id`): its deletion is planned (gateway.work.cleanup) in the
+that copy (`media_copy_id`): its deletion is planned (gateway.work.cleanup) in the
 transaction that stores the file, so the provider's copy goes only once
 the gateway's exists.
 """
@@ -18,40 +18,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from gateway.cases.cleaners.images import MAX_PIXELS
+from gateway.cases.filing import add_event
+from gateway.cases.forwarding_state import release_forwarding
 from gateway.cases.media import UnsupportedMedia, checked_type, strip_metadata
-from gateway.core.config import Settings
-from gateway.core.models import (
-    Attachment,
-    Case,
-    CaseEvent,
-    CaseEventKind,
-    MediaDownload,
-    OutboxEntry,
-    WorkState,
-    utcnow,
-)
+from gateway.core.models import Attachment, Case, MediaDownload
+from gateway.core.provider_fetch import MediaTooLarge
+from gateway.core.providers import installed
 from gateway.core.runtime import Gateway, current
+from gateway.core.schema import utcnow
+from gateway.core.states import CaseEventKind, WorkState
 from gateway.work import claims as work
 from gateway.work import cleanup
+from gateway.work.forwarding import enqueue_case_outbox
 
 log = logging.getLogger(__name__)
-
-# (settings, url, size limit in bytes) -> the file's bytes
-Fetcher = Callable[[Settings, str, int], bytes]
-_fetchers: dict[str, Fetcher] = {}
-# url -> the provider's id of its copy of the file, to delete once stored
-_copy_ids: dict[str, Callable[[str], str | None]] = {}
 MAX_ATTEMPTS = 6
-
-
-class MediaTooLarge(Exception):
-    """The provider's file is over the size limit: given up, not retried."""
 
 
 class GaveUp(Exception):
@@ -64,15 +50,6 @@ REFUSAL_REASONS = {
     "UnsupportedMedia": "not a type the gateway takes, or its metadata cannot be removed",
     "MediaTooLarge": "larger than the size limit",
 }
-
-
-def register_fetcher(
-    provider: str, fetcher: Fetcher, copy_id: Callable[[str], str | None] | None = None
-) -> None:
-    """Fetch `provider`'s media with `fetcher`; delete its copy (`copy_id`) once stored."""
-    _fetchers[provider] = fetcher
-    if copy_id is not None:
-        _copy_ids[provider] = copy_id
 
 
 def enqueue(gw: Gateway, download_id: int) -> None:
@@ -99,7 +76,7 @@ def fetch_media(download_id: int) -> str:
         if uploaded is not None:
             data = gw.cipher.decrypt(uploaded)
         else:
-            fetcher = _fetchers.get(provider)
+            fetcher = installed().media_fetcher(provider)
             if fetcher is None:
                 raise LookupError(f"no media fetcher for provider {provider!r}")
             data = fetcher(gw.settings, url, gw.settings.max_upload_bytes)
@@ -112,7 +89,7 @@ def fetch_media(download_id: int) -> str:
     if error is None and data is not None:
         content_type, data, error = _cleaned(data)
         final = error is not None
-    case_id, released, cleanup_id = None, False, None
+    case_id, released, cleanup_id = 0, False, None
     with gw.sessions() as session, session.begin():
         download = session.get(MediaDownload, download_id)
         assert download is not None
@@ -134,22 +111,20 @@ def fetch_media(download_id: int) -> str:
             download.attachment_id = attachment.id
             download.state = WorkState.DONE.value
             download.data_enc = None
-            copy_of = _copy_ids.get(provider)
+            copy_of = installed().media_copy_id(provider)
             copy = copy_of(url) if copy_of else None
             if copy:
                 cleanup_id = cleanup.schedule(session, provider, copy)
         elif final or attempt >= MAX_ATTEMPTS:
             download.state = WorkState.DEAD.value
             download.data_enc = None
-            session.add(refusal_note(gw, download.case_id, error or "GaveUp"))
+            add_refusal_note(session, gw, download.case_id, error or GaveUp.__name__)
         else:
             download.next_attempt_at = utcnow() + timedelta(seconds=30 * 2**attempt)
         if download.state != WorkState.PENDING.value:
             released = release_forwarding(session, download.case_id)
-    if released:
-        from gateway.cases.filing import enqueue_forwarding
-
-        enqueue_forwarding(gw, case_id)
+    if released:  # no download of the case is pending: its forwarding goes now
+        enqueue_case_outbox(gw, case_id)
     if cleanup_id is not None:
         cleanup.enqueue(gw, cleanup_id)
     log.info("media %s attempt %s: %s", download_id, attempt, error or "stored")
@@ -174,30 +149,10 @@ def _cleaned(data: bytes) -> tuple[str, bytes, str | None]:
         return "", b"", "UnsupportedMedia"
 
 
-def refusal_note(gw: Gateway, case_id: int, error: str) -> CaseEvent:
-    """The note on the case that a file sent with it was not kept, and why."""
+def add_refusal_note(session: Session, gw: Gateway, case_id: int, error: str) -> None:
+    """Note on the case that a file sent with it was not kept, and why."""
     reason = REFUSAL_REASONS.get(error, "it could not be fetched from the provider")
+    case = session.get(Case, case_id)
+    assert case is not None
     text = f"A file sent with this report was not kept: {reason} ({error})."
-    return CaseEvent(
-        case_id=case_id,
-        kind=CaseEventKind.NOTE.value,
-        actor="gateway",
-        body_enc=gw.cipher.encrypt(text.encode()),
-    )
-
-
-def release_forwarding(session, case_id: int) -> bool:  # type: ignore[no-untyped-def]
-    """Let the case's forwarding go once no download of it is pending."""
-    pending = session.scalar(
-        select(func.count())
-        .select_from(MediaDownload)
-        .where(MediaDownload.case_id == case_id, MediaDownload.state == WorkState.PENDING.value)
-    )
-    if pending:
-        return False
-    session.execute(
-        update(OutboxEntry)
-        .where(OutboxEntry.case_id == case_id, OutboxEntry.state == "waiting")
-        .values(state=WorkState.PENDING.value, next_attempt_at=utcnow())
-    )
-    return True
+    add_event(session, gw, case, CaseEventKind.NOTE, "gateway", body=text)

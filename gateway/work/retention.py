@@ -15,8 +15,10 @@ from datetime import timedelta
 
 from sqlalchemy import or_, update
 
-from gateway.core.models import Case, InboundEvent, OutboundMessage, utcnow
+from gateway.core.models import Case, InboundEvent, OutboundMessage
 from gateway.core.runtime import Gateway
+from gateway.core.schema import utcnow
+from gateway.core.states import WorkState
 
 
 def purge(gw: Gateway) -> dict[str, int]:
@@ -38,7 +40,7 @@ def purge(gw: Gateway) -> dict[str, int]:
         inbound = session.execute(
             update(InboundEvent)
             .where(
-                InboundEvent.state != "pending",
+                InboundEvent.state != WorkState.PENDING.value,
                 InboundEvent.created_at < inbound_cutoff,
                 InboundEvent.processed_at.is_not(None),
             )
@@ -46,7 +48,10 @@ def purge(gw: Gateway) -> dict[str, int]:
         ).rowcount
         outbound = session.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.state != "pending", OutboundMessage.created_at < inbound_cutoff)
+            .where(
+                OutboundMessage.state != WorkState.PENDING.value,
+                OutboundMessage.created_at < inbound_cutoff,
+            )
             .values(body_enc=blank, address_enc=blank)
         ).rowcount
     return {

@@ -25,6 +25,7 @@ from pathlib import Path
 from gateway.core.inbound import InboundMessage, MediaRef
 from gateway.core.privacy import InvalidToken
 from gateway.core.runtime import Gateway
+from gateway.work.inbound import store_and_enqueue
 
 log = logging.getLogger(__name__)
 SUFFIX = ".msg"
@@ -133,8 +134,6 @@ def release_stale_claims(gw: Gateway, older_than: float = STALE_CLAIM_SECONDS) -
 
 def load(gw: Gateway) -> int:
     """Move spooled messages into the database; returns how many were loaded."""
-    from gateway.intake.submit import submit
-
     directory = spool_dir(gw)
     if not directory.exists():
         return 0
@@ -157,7 +156,7 @@ def load(gw: Gateway) -> int:
             log.error("a spooled message cannot be read; kept as %s", path.stem + BAD_SUFFIX)
             continue
         try:
-            results = submit(gw, [message], allow_spool=False)
+            results = store_and_enqueue(gw, [message])
         except Exception:  # noqa: BLE001 - the database is still down: keep the file
             os.rename(claimed, path)
             log.warning("spooled message not loaded yet; will retry")

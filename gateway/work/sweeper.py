@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -26,20 +25,22 @@ from gateway.core.models import (
     OutboundMessage,
     OutboxEntry,
     ProviderCleanup,
-    utcnow,
 )
 from gateway.core.runtime import Gateway
-from gateway.work import cleanup, jobs
+from gateway.core.schema import utcnow
+from gateway.core.states import WorkState
+from gateway.work import cleanup, spool
+from gateway.work.forwarding import enqueue_outbox
+from gateway.work.inbound import enqueue_inbound
 from gateway.work.media_fetch import enqueue as enqueue_media
+from gateway.work.outbound import enqueue_outbound
+from gateway.work.silence import enqueue_silent
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "complaint-gateway:sweeper"
 BATCH = 1000
 # Rows younger than this are left to the process that wrote them to enqueue.
 GRACE = timedelta(seconds=5)
-
-SweepTask = Callable[[Gateway], int]
-extra_tasks: list[SweepTask] = []  # channels add theirs (e.g. conversation time-outs)
 
 
 @dataclass
@@ -58,7 +59,7 @@ class SweepResult:
 def _due_ids(session: Session, model: type, has_schedule: bool) -> list[int]:
     now = utcnow()
     query = select(model.id).where(
-        model.state == "pending",
+        model.state == WorkState.PENDING.value,
         or_(model.locked_until.is_(None), model.locked_until < now),
         model.created_at < now - GRACE,
     )
@@ -69,8 +70,6 @@ def _due_ids(session: Session, model: type, has_schedule: bool) -> list[int]:
 
 def sweep(gw: Gateway) -> SweepResult:
     """One pass over the unfinished work; returns what it enqueued."""
-    from gateway.work import spool
-
     spool.load(gw)
     with gw.sessions() as session:
         inbound = _due_ids(session, InboundEvent, has_schedule=False)
@@ -79,19 +78,17 @@ def sweep(gw: Gateway) -> SweepResult:
         media = _due_ids(session, MediaDownload, has_schedule=True)
         cleanups = _due_ids(session, ProviderCleanup, has_schedule=True)
     for event_id in inbound:
-        jobs.enqueue_inbound(gw, event_id)
+        enqueue_inbound(gw, event_id)
     for outbox_id in outbox:
-        jobs.enqueue_outbox(gw, outbox_id)
+        enqueue_outbox(gw, outbox_id)
     for message_id in outbound:
-        jobs.enqueue_outbound(gw, message_id)
+        enqueue_outbound(gw, message_id)
     for download_id in media:
         enqueue_media(gw, download_id)
     for cleanup_id in cleanups:
         cleanup.enqueue(gw, cleanup_id)
-    from gateway.conversation.engine import enqueue_silent
-
     forget_old_failures(gw)
-    extra = len(media) + len(cleanups) + enqueue_silent(gw) + sum(task(gw) for task in extra_tasks)
+    extra = len(media) + len(cleanups) + enqueue_silent(gw)
     result = SweepResult(len(inbound), len(outbox), len(outbound), extra)
     result.ids = {"inbound": inbound, "forwarding": outbox, "outbound": outbound}
     if result.total:

@@ -13,7 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from gateway.console.users import NewUser, create_user
-from gateway.core.models import Role, User, utcnow
+from gateway.core.accounts import User
+from gateway.core.schema import utcnow
+from gateway.core.states import Role
 from tests.support.questions import answers
 
 NEW_PASSWORD = "a long enough passphrase 42"
@@ -138,12 +140,12 @@ class Phone:
     NUMBER = "+447700900123"  # a number reserved for drama: no one's phone
 
     def __init__(self, gw) -> None:  # type: ignore[no-untyped-def]
-        from gateway.work import outbound
+        from tests.support.fake_channels import install_channel
 
         self.gw = gw
         self.inbox: list[str] = []
         self.sent = 0
-        outbound.register_sender("consoletest", self._deliver)
+        install_channel("consoletest", sender=self._deliver)
 
     def _deliver(self, settings, address: str, text: str, message_id: int) -> str:  # type: ignore[no-untyped-def]
         if address == self.NUMBER:
@@ -182,7 +184,7 @@ class Phone:
 
 @pytest.fixture
 def phone(gw) -> Iterator[Phone]:  # type: ignore[no-untyped-def]
-    from gateway.work import outbound
+    from tests.support.fake_channels import remove_channel
 
     yield Phone(gw)
-    outbound._senders.pop("consoletest", None)
+    remove_channel("consoletest")

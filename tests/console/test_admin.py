@@ -7,8 +7,12 @@ import re
 import pyotp
 from sqlalchemy import select
 
+from gateway.console.admin import provider_row
 from gateway.console.users import NewUser
-from gateway.core.models import Role, User
+from gateway.core.accounts import User
+from gateway.core.config import Settings
+from gateway.core.providers import installed
+from gateway.core.states import Role
 from tests.console.conftest import Browser
 
 
@@ -68,3 +72,21 @@ def test_settings_never_show_a_secret(gw, signed_in) -> None:  # type: ignore[no
     assert "CASE_TRACKER_URL" in html and gw.settings.case_tracker_url in html
     for secret in (gw.settings.data_key, gw.settings.secret_key, gw.settings.case_tracker_secret):
         assert secret not in html
+
+
+def test_settings_show_each_provider_from_its_descriptor(gw, signed_in) -> None:  # type: ignore[no-untyped-def]
+    html = signed_in(Role.ADMIN).get("/console/settings").get_data(as_text=True)
+    for label, route in (("Twilio Messaging", "/sms/twilio/status"), ("Kannel", "/sms/kannel/dlr")):
+        assert label in html and route in html
+    assert "TELEGRAM_WEBHOOK_SECRET" in html and "KANNEL_CALLBACK_KEY" in html
+
+
+def test_a_provider_secret_is_shown_only_as_set(env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    token = "twilio-token-never-shown"  # noqa: S105 - a test value
+    settings = Settings.from_mapping({**env, "TWILIO_AUTH_TOKEN": token}, tmp_path)
+    twilio = installed().provider("twilio")
+    assert twilio is not None
+    row = provider_row(twilio, settings)
+    assert ("TWILIO_AUTH_TOKEN", True) in row.secret
+    assert token not in repr(row)
+    assert row.missing == ["TWILIO_ACCOUNT_SID"]

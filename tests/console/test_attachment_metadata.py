@@ -13,9 +13,9 @@ import io
 import re
 import zipfile
 
-from gateway.cases import mailbox
 from gateway.cases.reports import NewAttachment, NewReport
-from gateway.core.models import Role
+from gateway.core.states import Role
+from gateway.work.reporter import submit_report
 from tests.support.jobs import run_jobs
 from tests.support.media_samples import mp4_with_gps, pdf_with_metadata, secrets_in
 
@@ -29,7 +29,7 @@ def test_the_console_shows_and_exports_only_cleaned_files(gw, signed_in) -> None
             NewAttachment("video/mp4", mp4_with_gps()),
         ],
     )
-    receipt = mailbox.submit_report(gw, report, channel="web")
+    receipt = submit_report(gw, report, channel="web")
     focal = signed_in(Role.FOCAL_POINT, "amani")
     case_url = f"/console/cases/{receipt.case_number}"
     waiting = focal.get(case_url).get_data(as_text=True)

@@ -10,9 +10,10 @@ import zlib
 
 from sqlalchemy import select
 
-from gateway.cases import mailbox
 from gateway.cases.reports import NewAttachment, NewReport
-from gateway.core.models import AuditEntry, Role
+from gateway.core.accounts import AuditEntry
+from gateway.core.states import Role
+from gateway.work.reporter import submit_report
 from tests.console.conftest import Browser, png
 from tests.support.jobs import run_jobs
 from tests.support.media_samples import ogg_opus_with_comments
@@ -30,7 +31,7 @@ def file_with_attachments(gw):  # type: ignore[no-untyped-def]
             NewAttachment("audio/ogg", ogg_opus_with_comments()),
         ],
     )
-    receipt = mailbox.submit_report(gw, report, channel="web")
+    receipt = submit_report(gw, report, channel="web")
     run_jobs(gw)  # the worker cleans the files into attachments
     return receipt
 
@@ -116,6 +117,6 @@ def test_pdf_export_holds_the_report_and_is_audited(gw, signed_in, monkeypatch) 
 
 def test_pdf_export_with_a_unicode_font_when_the_system_has_one(gw, signed_in) -> None:  # type: ignore[no-untyped-def]
     report = NewReport(narrative="Il m'a menacée · تهديد", language="fr")
-    receipt = mailbox.submit_report(gw, report, channel="web")
+    receipt = submit_report(gw, report, channel="web")
     response = signed_in(Role.ADMIN).get(f"/console/cases/{receipt.case_number}/export.pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")

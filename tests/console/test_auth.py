@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from gateway.core.models import AuditEntry, ConsoleSession, Role, User
+from gateway.core.accounts import AuditEntry, ConsoleSession, User
+from gateway.core.states import Role
 from tests.console.conftest import NEW_PASSWORD, Browser, csrf_of, make_user
 
 
@@ -130,10 +131,10 @@ def test_sign_out_ends_the_session(gw, signed_in) -> None:  # type: ignore[no-un
 
 
 def test_csrf_is_refused_without_the_token(gw, signed_in, browser: Browser) -> None:  # type: ignore[no-untyped-def]
-    from gateway.cases import mailbox
     from gateway.cases.reports import NewReport
+    from gateway.work.reporter import submit_report
 
-    receipt = mailbox.submit_report(gw, NewReport(narrative="x", language="en"), channel="web")
+    receipt = submit_report(gw, NewReport(narrative="x", language="en"), channel="web")
     focal = signed_in(Role.FOCAL_POINT)
     path = f"/console/cases/{receipt.case_number}/note"
     assert focal.client.post(path, data={"note": "n"}).status_code == 400

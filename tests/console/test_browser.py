@@ -26,9 +26,11 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from gateway.cases import audit, mailbox
+from gateway.cases import audit
 from gateway.cases.reports import Affected, Category, NewReport
-from gateway.core.models import AuditEntry, Case, User
+from gateway.core.accounts import AuditEntry, User
+from gateway.core.models import Case
+from gateway.work.reporter import submit_report
 from tests.channels.web_form.chromium import LiveServer, available, chromium
 from tests.console.conftest import NEW_PASSWORD
 from tests.support.jobs import run_jobs
@@ -93,7 +95,7 @@ def earlier_cases(gw) -> None:  # type: ignore[no-untyped-def]
             affected=Affected.SOMEONE_ELSE,
             danger_now=danger,
         )
-        mailbox.submit_report(gw, report, channel="web")
+        submit_report(gw, report, channel="web")
 
 
 def test_sign_in_take_answer_and_close_the_newest_case(  # type: ignore[no-untyped-def]

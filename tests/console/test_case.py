@@ -8,7 +8,10 @@ from sqlalchemy import select
 
 from gateway.cases import mailbox
 from gateway.cases.reports import Affected, Category, NewReport
-from gateway.core.models import AuditEntry, CaseEvent, OutboxEntry, Role
+from gateway.core.accounts import AuditEntry
+from gateway.core.models import CaseEvent, OutboxEntry
+from gateway.core.states import Role
+from gateway.work.reporter import submit_report
 from tests.support.jobs import run_jobs
 
 NARRATIVE = "The man from the distribution team asked my sister to come alone at night"
@@ -24,7 +27,7 @@ def file(gw, **fields):  # type: ignore[no-untyped-def]
         incident_time="last Friday evening",
         **fields,
     )
-    return mailbox.submit_report(gw, report, channel="web")
+    return submit_report(gw, report, channel="web")
 
 
 def audit_actions(gw) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from gateway.core.models import User
+from gateway.core.accounts import User
 from gateway.processes import demo_admin
 
 

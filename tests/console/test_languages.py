@@ -7,11 +7,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from gateway.cases import mailbox
 from gateway.cases.reports import Affected, Category, NewReport
 from gateway.console.stats import week_of
 from gateway.core import i18n
-from gateway.core.models import Case, Role
+from gateway.core.models import Case
+from gateway.core.states import Role
+from gateway.work.reporter import submit_report
 from tests.support.jobs import run_jobs
 from tests.support.languages import EASTERN_DIGITS, left_in_english
 
@@ -24,7 +25,7 @@ ADMIN_PAGES = ("/console/users", "/console/audit", "/console/settings")
 def test_the_console_in_the_users_language(gw, signed_in, clock, tracker, locale: str) -> None:  # type: ignore[no-untyped-def]
     """Accept-Language picks the language; Arabic pages are right to left;
     case numbers stay in Western digits; no string is left in English."""
-    receipt = mailbox.submit_report(
+    receipt = submit_report(
         gw,
         NewReport(
             narrative="He asked for sex for a food card",

@@ -8,9 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from gateway.cases import mailbox
 from gateway.cases.reports import Affected, Category, NewReport
-from gateway.core.models import Case, Role, User, utcnow
+from gateway.core.accounts import User
+from gateway.core.models import Case
+from gateway.core.schema import utcnow
+from gateway.core.states import Role
+from gateway.work.reporter import submit_report
 
 NUMBER = re.compile(r'href="/console/cases/(\d{4}-\d{6}-\d)"')
 
@@ -39,7 +42,7 @@ def cases(gw) -> dict[str, str]:  # type: ignore[no-untyped-def]
             affected=affected,
             danger_now=danger,
         )
-        receipt = mailbox.submit_report(gw, report, channel=channel)
+        receipt = submit_report(gw, report, channel=channel)
         with gw.sessions() as session, session.begin():
             session.execute(
                 update(Case)
@@ -120,7 +123,7 @@ def test_the_queue_pages(gw, signed_in, monkeypatch) -> None:  # type: ignore[no
 
     monkeypatch.setattr(queue, "PAGE_SIZE", 2)
     for i in range(5):
-        mailbox.submit_report(gw, NewReport(narrative=f"n{i}", language="en"), channel="web")
+        submit_report(gw, NewReport(narrative=f"n{i}", language="en"), channel="web")
     focal = signed_in(Role.FOCAL_POINT)
     seen = []
     for page in range(3):
@@ -144,7 +147,7 @@ def test_a_full_page_of_the_queue_stays_small_for_a_slow_link(gw, signed_in) -> 
             danger_now=i % 3 == 0,
             follow_up=True,
         )
-        receipt = mailbox.submit_report(gw, report, channel="web")
+        receipt = submit_report(gw, report, channel="web")
         with gw.sessions() as session, session.begin():
             me = session.execute(select(User.id).where(User.username.like("a_focal%"))).scalar()
             session.execute(update(Case).where(Case.id == receipt.case_id).values(assignee_id=me))

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from gateway.core.models import Role
+from gateway.core.states import Role
 from tests.channels.sms.harness import Twilio, fixture
 from tests.channels.web_form.conftest import receipt_of, send_report
 from tests.channels.web_form.nojs import Browser as NoJsBrowser

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.cases import mailbox
 from gateway.cases.reports import NewAttachment, NewReport
-from gateway.core.models import Role
+from gateway.core.states import Role
+from gateway.work.reporter import submit_report
 from tests.console.conftest import Browser, png
 from tests.support.jobs import run_jobs
 
@@ -157,16 +157,17 @@ def test_the_table_covers_every_console_route(app) -> None:  # type: ignore[no-u
 def test_each_route_answers_each_role_as_the_table_says(gw, app, clock, signed_in, role) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    from gateway.core.models import Attachment, User
+    from gateway.core.accounts import User
+    from gateway.core.models import Attachment
 
     report = NewReport(
         narrative="The driver said he would bring food if I came to his room",
         language="en",
         attachments=[NewAttachment("image/png", png())],
     )
-    receipt = mailbox.submit_report(gw, report, channel="web")
+    receipt = submit_report(gw, report, channel="web")
     run_jobs(gw)  # the worker cleans the photo into an attachment
-    other = mailbox.submit_report(gw, NewReport(narrative="y", language="en"), channel="web")
+    other = submit_report(gw, NewReport(narrative="y", language="en"), channel="web")
     bystander = signed_in(Role.VIEWER, "bystander")
     del bystander
     browser = Browser(app.test_client(), clock) if role == N else signed_in(role)

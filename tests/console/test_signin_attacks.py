@@ -25,7 +25,9 @@ from sqlalchemy import select, update
 
 from gateway.console import signin, throttle
 from gateway.console.users import NewUser
-from gateway.core.models import AuditEntry, Role, User, utcnow
+from gateway.core.accounts import AuditEntry, User
+from gateway.core.schema import utcnow
+from gateway.core.states import Role
 from tests.console.conftest import Browser, make_user
 
 

@@ -7,16 +7,17 @@ import io
 
 from sqlalchemy import delete, select, update
 
-from gateway.cases import mailbox
 from gateway.cases.reports import Affected, Category, NewReport
 from gateway.cli import main
-from gateway.core.models import AuditEntry, Role
+from gateway.core.accounts import AuditEntry
+from gateway.core.states import Role
+from gateway.work.reporter import submit_report
 
 
 def test_stats_count_reports_and_first_responses_without_personal_data(  # type: ignore[no-untyped-def]
     gw, signed_in, phone, tracker
 ) -> None:
-    web = mailbox.submit_report(
+    web = submit_report(
         gw,
         NewReport(
             narrative="Secret statement about the convoy driver",

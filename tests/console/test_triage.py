@@ -15,11 +15,14 @@ import zipfile
 
 from sqlalchemy import func, select
 
-from gateway.cases import audit, mailbox
+from gateway.cases import audit
 from gateway.cases.reports import NewReport
 from gateway.cli import main
 from gateway.console import exports
-from gateway.core.models import AuditEntry, Case, CaseEvent, OutboxEntry, Role
+from gateway.core.accounts import AuditEntry
+from gateway.core.models import Case, CaseEvent, OutboxEntry
+from gateway.core.states import Role
+from gateway.work.reporter import submit_report
 from tests.console.test_attachments_exports import _pdf_text
 from tests.support.jobs import run_jobs
 
@@ -59,7 +62,7 @@ NUMBER = re.compile(r"/console/cases/(\d{4}-\d{6,}-\d)")
 def untriaged(gw):  # type: ignore[no-untyped-def]
     """A case as a discreet SMS conversation files it: no category, no child, no danger."""
     report = NewReport(narrative="It was at the distribution on Friday", language="en")
-    return mailbox.submit_report(gw, report, channel="sms")
+    return submit_report(gw, report, channel="sms")
 
 
 def state(gw, case_id: int) -> tuple[object, ...]:  # type: ignore[no-untyped-def]

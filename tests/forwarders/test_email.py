@@ -18,13 +18,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
-from gateway.cases import mailbox
 from gateway.cases.reports import Affected, NewReport
 from gateway.core import runtime
 from gateway.core.config import ConfigError, Settings
 from gateway.core.models import OutboxEntry
 from gateway.core.runtime import Gateway
 from gateway.forwarders import build
+from gateway.work.reporter import submit_report
 from tests.conftest import KEYS
 from tests.support.jobs import run_jobs
 
@@ -140,7 +140,7 @@ def egw(env, tmp_path, smtp) -> Iterator[Gateway]:  # type: ignore[no-untyped-de
 
 def test_one_alert_per_address_without_the_report(egw, smtp, tracker) -> None:  # type: ignore[no-untyped-def]
     inbox, _ = smtp
-    receipt = mailbox.submit_report(
+    receipt = submit_report(
         egw,
         NewReport(
             narrative=NARRATIVE,
@@ -167,13 +167,13 @@ def test_one_alert_per_address_without_the_report(egw, smtp, tracker) -> None:  
 def test_a_refused_address_is_dead_lettered_and_the_others_are_not_repeated(egw, smtp) -> None:  # type: ignore[no-untyped-def]
     inbox, _ = smtp
     inbox.refuse = {"fp2@mission.test"}
-    mailbox.submit_report(egw, NewReport(narrative="x", language="en"), channel="web")
+    submit_report(egw, NewReport(narrative="x", language="en"), channel="web")
     run_jobs(egw)
     with egw.sessions() as session:
         entry = session.scalars(select(OutboxEntry).where(OutboxEntry.target == "email")).one()
     assert entry.state == "dead" and entry.last_error == "recipient 2 refused"
     inbox.refuse = set()
-    from gateway.work.jobs import retry_dead
+    from gateway.work.forwarding import retry_dead
 
     retry_dead(egw)
     run_jobs(egw)
@@ -206,7 +206,7 @@ def test_server_down_is_retried(env, tmp_path, tracker) -> None:  # type: ignore
     )
     gw = runtime.install(Gateway.from_settings(settings))
     try:
-        mailbox.submit_report(gw, NewReport(narrative="x", language="en"), channel="web")
+        submit_report(gw, NewReport(narrative="x", language="en"), channel="web")
         run_jobs(gw)
         with gw.sessions() as session:
             entry = session.scalars(select(OutboxEntry)).one()

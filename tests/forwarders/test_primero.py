@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from gateway.cases import mailbox
 from gateway.cases.reports import Affected, Category, NewReport
 from gateway.core import runtime
 from gateway.core.config import ConfigError, Settings
@@ -21,6 +20,7 @@ from gateway.core.models import Case, OutboxEntry
 from gateway.core.runtime import Gateway
 from gateway.forwarders import build
 from gateway.forwarders.primero import map_fields
+from gateway.work.reporter import submit_report
 from tests.conftest import KEYS
 from tests.support.jobs import run_jobs
 
@@ -128,7 +128,7 @@ def file(gw) -> int:  # type: ignore[no-untyped-def]
         danger_now=True,
         location="camp B",
     )
-    return mailbox.submit_report(gw, report, channel="web").case_id
+    return submit_report(gw, report, channel="web").case_id
 
 
 def primero_entry(gw) -> OutboxEntry:  # type: ignore[no-untyped-def]
@@ -159,7 +159,7 @@ def test_retries_never_make_a_second_case(pgw, primero) -> None:  # type: ignore
     assert len(primero.cases) == 1
     from sqlalchemy import update
 
-    from gateway.work.jobs import forward
+    from gateway.work.forwarding import forward
 
     with pgw.sessions() as session, session.begin():  # as if the answer had been lost
         session.execute(

@@ -9,12 +9,14 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from gateway.cases.filing import file_report
+from gateway.cases.outgoing import queue_message
 from gateway.cases.reports import NewReport
+from gateway.conversation.texts import receipt_text
 from gateway.core import i18n
+from gateway.core.effects import Effects
 from gateway.core.models import InboundEvent
+from gateway.core.providers import Channel, installed
 from gateway.core.runtime import Gateway
-from gateway.work import dispatch as handlers
-from gateway.work.dispatch import Effects, queue_message, receipt_text
 
 CHANNEL = "oneshot"
 CASE_CHANNEL = "sms"  # the cases it files are SMS cases for the case tracker
@@ -55,4 +57,4 @@ def file_each_message(
     return effects
 
 
-handlers.register(CHANNEL, file_each_message)
+installed().add(Channel(name=CHANNEL, handlers={CHANNEL: file_each_message}))

@@ -9,7 +9,7 @@ follow-up instead of producing the receipt.
 
 from __future__ import annotations
 
-from gateway.conversation import engine as conversation
+from gateway.conversation import texts as conversation
 
 SKIP = "0"
 

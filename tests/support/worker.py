@@ -94,12 +94,12 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, data_dir: Pat
 def _install_test_channels() -> None:
     from sqlalchemy.orm import Session
 
+    from gateway.core.effects import Effects
     from gateway.core.models import InboundEvent
+    from gateway.core.providers import Channel, installed
     from gateway.core.runtime import Gateway
-    from gateway.work import dispatch as handlers
-    from gateway.work import outbound
-    from gateway.work.dispatch import Effects
     from tests.support import oneshot
+    from tests.support.fake_channels import install_channel
 
     def pausing(
         session: Session, gw: Gateway, event: InboundEvent, payload: dict[str, object]
@@ -116,8 +116,9 @@ def _install_test_channels() -> None:
             fh.write(f"{message_id}\n")
         return f"test-{message_id}"
 
-    handlers.register("pausing", pausing)
-    outbound.register_sender("testsms", record_send)
+    # Installed before the worker starts: its own start-up adds the real channels beside them.
+    installed().add(Channel(name="pausing", handlers={"pausing": pausing}))
+    install_channel("testsms", sender=record_send)
 
 
 if __name__ == "__main__":

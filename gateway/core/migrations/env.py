@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
+from gateway.core import models  # noqa: F401 - importing it registers every table
 from gateway.core.db import make_engine
-from gateway.core.models import Base
+from gateway.core.schema import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")

@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from channels.hotline_ivr import calls, prompts
-from gateway.cases import mailbox, numbering
+from gateway.cases import numbering
 from gateway.core.models import Case, MediaDownload
+from gateway.work.reporter import message_reporter
 from tests.channels.hotline_ivr.conftest import LOCALES
 from tests.channels.hotline_ivr.phone import Phone
 
@@ -90,7 +91,7 @@ def test_checking_a_report_reads_the_status_and_the_focal_points_message(
     report(first, twilio_api)
     number, pin = receipt_heard(first)
     case = only_case(gw)
-    mailbox.message_reporter(gw, case.id, "Please come to the clinic on Monday.", "focal")
+    message_reporter(gw, case.id, "Please come to the clinic on Monday.", "focal")
     p = phone().dial().press("1").press("2")
     assert p.gather.get("finishOnKey") == "#"
     p.press(number + "#")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from channels.hotline_ivr import recordings
-from gateway.core.models import Attachment, MediaDownload, OutboxEntry, ProviderCleanup, utcnow
+from gateway.core.models import Attachment, MediaDownload, OutboxEntry, ProviderCleanup
+from gateway.core.schema import utcnow
 from gateway.work import cleanup, media_fetch
 from tests.channels.hotline_ivr.test_calls import report
 from tests.channels.hotline_ivr.twilio_api import wav_bytes

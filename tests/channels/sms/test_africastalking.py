@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gateway.conversation import engine as conversation
+from gateway.conversation import texts as conversation
 from tests.channels.sms.harness import (
     AfricasTalking,
     Expect,

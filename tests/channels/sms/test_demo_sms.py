@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from gateway.conversation import engine as conversation
+from gateway.conversation import texts as conversation
 from tests.channels.sms.harness import count_events, outbound_messages
 from tests.support.jobs import run_jobs
 from tests.support.kannel import AppSlot

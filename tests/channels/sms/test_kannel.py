@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
-from gateway.cases import mailbox
-from gateway.conversation import engine as conversation
+from gateway.conversation import texts as conversation
 from gateway.core.models import Case
 from gateway.web.request_limits import MAX_REQUEST_LINE
+from gateway.work.reporter import message_reporter
 from tests.channels.sms.harness import (
     KANNEL_KEY,
     Expect,
@@ -166,7 +166,7 @@ def test_arabic_goes_out_as_ucs2(gw, kannel, provider_api) -> None:  # type: ign
         phone.send(answer)
     with gw.sessions() as session:
         case_id = session.scalars(select(Case)).one().id
-    mailbox.message_reporter(gw, case_id, "نرجو الاتصال بالخط الساخن", "focal")
+    message_reporter(gw, case_id, "نرجو الاتصال بالخط الساخن", "focal")
     run_jobs(gw)
     last = provider_api.sent(phone.address)[-1]
     assert last.query["text"] == "نرجو الاتصال بالخط الساخن"

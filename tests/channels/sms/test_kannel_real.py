@@ -23,7 +23,7 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import select
 
-from gateway.conversation import engine as conversation
+from gateway.conversation import texts as conversation
 from gateway.core.models import InboundEvent, OutboundMessage
 from tests.channels.sms.harness import events, outbound_messages, receipt_parts
 from tests.conftest import KEYS

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from gateway.cases import mailbox
-from gateway.conversation import engine as conversation
-from gateway.core.models import Case, MediaDownload, OutboundMessage, ProviderCleanup, utcnow
-from gateway.work import cleanup
+from gateway.conversation import texts as conversation
+from gateway.core.models import Case, MediaDownload, OutboundMessage, ProviderCleanup
+from gateway.core.schema import utcnow
+from gateway.work import cleanup, reporter
 from tests.channels.sms.harness import (
     PUBLIC_BASE_URL,
     Expect,
@@ -339,7 +339,7 @@ def test_focal_point_message_reaches_the_reporter(gw, twilio, provider_api) -> N
         phone.send(answer)
     with gw.sessions() as session:
         case_id = session.scalars(select(Case)).one().id
-    mailbox.message_reporter(gw, case_id, "Please call the hotline.", "focal")
+    reporter.message_reporter(gw, case_id, "Please call the hotline.", "focal")
     run_jobs(gw)
     assert provider_api.text_of(provider_api.sent(phone.address)[-1]) == "Please call the hotline."
     with gw.sessions() as session:

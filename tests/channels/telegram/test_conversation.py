@@ -14,11 +14,12 @@ from sqlalchemy import select, update
 
 from channels.telegram.messages import FORGET_BUTTON, FORGET_HINT, FORGOTTEN
 from gateway.cases import mailbox
-from gateway.conversation import engine as conversation
+from gateway.cases.outgoing import queue_message
+from gateway.conversation import texts as conversation
 from gateway.core import i18n
 from gateway.core.models import Case, Conversation, OutboundMessage, SenderPreference
-from gateway.work.dispatch import queue_message
-from gateway.work.jobs import enqueue_outbound
+from gateway.work.outbound import enqueue_outbound
+from gateway.work.reporter import message_reporter
 from gateway.work.sweeper import sweep
 from tests.channels.telegram.conftest import CHAT_ID, buttons_of, texts
 from tests.support.jobs import run_jobs
@@ -97,7 +98,7 @@ def test_status_round_trip_and_two_way_messages(reporter, gw, telegram_api) -> N
     assert status["text"] == conversation.STATUS_FOUND % {"case": number, "status": "received"}
 
     case = only_case(gw)
-    assert mailbox.message_reporter(gw, case.id, "Can you tell us which camp?", "focal")
+    assert message_reporter(gw, case.id, "Can you tell us which camp?", "focal")
     run_jobs(gw)
     assert telegram_api.sent(CHAT_ID)[-1]["text"] == "Can you tell us which camp?"
     [ack] = reporter.send("The camp by the airport")
@@ -121,7 +122,7 @@ def test_stop_forgets_the_reporter(reporter, gw, telegram_api) -> None:  # type:
         stopped = session.scalars(select(Conversation).where(Conversation.state == "stopped")).one()
         assert stopped.address_enc is None
     before = len(telegram_api.sent(CHAT_ID))
-    mailbox.message_reporter(gw, case.id, "Are you safe?", "focal")
+    message_reporter(gw, case.id, "Are you safe?", "focal")
     run_jobs(gw)
     assert len(telegram_api.sent(CHAT_ID)) == before
 
@@ -209,7 +210,7 @@ def test_a_blocked_bot_is_not_retried(reporter, gw, telegram_api) -> None:  # ty
 def test_a_long_message_is_sent_in_parts(reporter, gw, telegram_api) -> None:  # type: ignore[no-untyped-def]
     file_a_report(reporter, follow_up="1")
     long = "Please read this carefully. " * 200  # 5600 characters: over sendMessage's 4096
-    mailbox.message_reporter(gw, only_case(gw).id, long, "focal")
+    message_reporter(gw, only_case(gw).id, long, "focal")
     run_jobs(gw)
     first, second = telegram_api.sent(CHAT_ID)[-2:]
     assert len(first["text"]) == 4096 and first["text"] + second["text"] == long

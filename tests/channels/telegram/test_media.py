@@ -7,11 +7,11 @@ from sqlalchemy import select
 
 from channels.telegram.messages import TOO_LARGE
 from channels.telegram.updates import FILE_PREFIX
-from gateway.cases import mailbox
 from gateway.cases.reports import NewReport
-from gateway.conversation import engine as conversation
+from gateway.conversation import texts as conversation
 from gateway.core import i18n
 from gateway.core.models import Attachment, Case, MediaDownload
+from gateway.work.reporter import submit_report
 from tests.channels.telegram.conftest import TOKEN
 from tests.support.jobs import run_jobs
 from tests.support.media_samples import ogg_opus_with_comments
@@ -136,7 +136,7 @@ def test_a_file_path_outside_the_bot_apis_file_root_is_not_fetched(
     telegram_api.files["AgACodd"] = StoredFile(path, jpeg_with_gps())
     report = NewReport(narrative="statement", language="en")
     media = [("telegram", FILE_PREFIX + "AgACodd", "image/jpeg")]
-    mailbox.submit_report(gw, report, channel="telegram", provider="telegram", media=media)
+    submit_report(gw, report, channel="telegram", provider="telegram", media=media)
     run_jobs(gw)
     assert telegram_api.calls_to("getFile") == [{"file_id": "AgACodd"}]
     with gw.sessions() as session:

@@ -12,8 +12,9 @@ import logging
 
 from sqlalchemy import LargeBinary, select
 
-from gateway.cases import mailbox
-from gateway.core.models import Base, Case
+from gateway.core.models import Case
+from gateway.core.schema import Base
+from gateway.work.reporter import message_reporter
 from tests.channels.telegram.conftest import TOKEN, USER
 from tests.channels.telegram.test_conversation import STATEMENT
 from tests.channels.telegram.test_media import VOICE, voice
@@ -49,7 +50,7 @@ def test_nothing_identifies_the_reporter_after_a_full_flow(
     [receipt] = reporter.choose(last)
     with gw.sessions() as session:
         case = session.scalars(select(Case)).one()
-    mailbox.message_reporter(gw, case.id, "Are you safe now?", "focal")
+    message_reporter(gw, case.id, "Are you safe now?", "focal")
     run_jobs(gw)
     reporter.send("Yes, thank you")
     number = receipt["text"].split("Case ")[1].split()[0]

@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from gateway.core.models import Base
+from gateway.core.schema import Base
 from tests.channels.web_form.nojs import Browser, main_form
 
 

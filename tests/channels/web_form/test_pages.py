@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from gateway.cases import mailbox
 from gateway.core import i18n
 from gateway.core.models import Case
+from gateway.work.reporter import message_reporter
 from tests.channels.web_form.conftest import receipt_of, send_report, set_raw
 from tests.channels.web_form.nojs import Browser, main_form
 from tests.support.languages import EASTERN_DIGITS, left_in_english
@@ -32,7 +32,7 @@ def walk(gw, browser: Browser, lang: str) -> list[tuple[str, object]]:  # type: 
     number, pin = receipt_of(receipt.get_data(as_text=True))
     with gw.sessions() as session:
         case_id = session.scalars(select(Case.id).order_by(Case.id.desc())).first()
-    mailbox.message_reporter(gw, case_id, "We have read your report. Are you safe now?", "focal")
+    message_reporter(gw, case_id, "We have read your report. Are you safe now?", "focal")
     status = browser.get(f"/status?lang={lang}")
     pages.append(("status", status))
     form = main_form(status.get_data(as_text=True)).fill(number=number, pin="000000")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from channels.web_form import guard
 from gateway.cases import mailbox
 from gateway.core.models import Attachment, Case
+from gateway.work import reporter as work_reporter
 from tests.channels.web_form.conftest import count_rows, receipt_of, send_report, set_raw
 from tests.channels.web_form.nojs import main_form
 from tests.support.jobs import run_jobs
@@ -154,7 +155,7 @@ def test_a_database_failure_keeps_the_text_and_says_nothing_was_saved(
     def down(*args: object, **kwargs: object) -> None:
         raise ConnectionError("database unreachable")
 
-    monkeypatch.setattr(mailbox, "submit_report", down)
+    monkeypatch.setattr(work_reporter, "submit_report", down)
     response = send_report(browser, narrative=STATEMENT)
     assert response.status_code == 503
     page = response.get_data(as_text=True)

@@ -11,7 +11,9 @@ from channels.web_form import guard
 from gateway.cases import mailbox
 from gateway.cases.filing import set_status
 from gateway.cases.lookup import MAX_ATTEMPTS_PER_CLIENT, MAX_FAILURES_PER_NUMBER
-from gateway.core.models import Case, CaseStatus
+from gateway.core.models import Case
+from gateway.core.states import CaseStatus
+from gateway.work.reporter import message_reporter
 from tests.channels.web_form.conftest import count_rows, receipt_of, send_report, set_raw
 from tests.channels.web_form.nojs import forms, main_form
 
@@ -34,7 +36,7 @@ def look_up(browser, number: str, pin: str):  # type: ignore[no-untyped-def]
 
 def test_status_messages_and_reply_round_trip(gw, browser, filed) -> None:  # type: ignore[no-untyped-def]
     number, pin, case_id = filed
-    assert mailbox.message_reporter(gw, case_id, "Can you tell us which day it was?", "focal")
+    assert message_reporter(gw, case_id, "Can you tell us which day it was?", "focal")
     page = look_up(browser, number, pin).get_data(as_text=True)
     assert "Received" in page and number in page
     assert "From the team" in page
