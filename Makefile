@@ -32,6 +32,7 @@ demo: $(RUNTIME_STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 	@if $(BIN)/python -c "import urllib.request as u; u.urlopen('$(AUDIT_PROBE)', timeout=15)" \
 		2>/dev/null; then $(AUDIT); \
 	else echo "pip-audit NOT RUN: $(AUDIT_PROBE) does not answer from this machine"; fi
@@ -47,6 +48,7 @@ audit: $(TEST_STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 format: $(TEST_STAMP)
 	$(BIN)/ruff format .
