@@ -1,7 +1,7 @@
 """`complaint-gateway telegram poll` and `telegram set-webhook`: the bot's two commands.
 
 `add_commands` is this channel's `Channel.add_commands`: the command line
-(gateway/cli.py) calls it with its sub-command parsers and the options every
+(gateway/cli/parser.py) calls it with its sub-command parsers and the options every
 command takes; each command gets the parsed arguments and returns the exit
 code (a `ConfigError` becomes the command line's exit code 2).
 """
