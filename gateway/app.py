@@ -29,8 +29,6 @@ from gateway.core.runtime import Gateway
 from gateway.web import attachments, demo_tracker, health, tracker_callback
 from gateway.web.request_limits import RequestLineLimit
 
-log = logging.getLogger(__name__)
-
 # The channel packages, each exposing `CHANNEL` (its blueprint, providers, commands, checks).
 CHANNEL_PACKAGES: tuple[ModuleType, ...] = (
     channels.telegram,
@@ -93,8 +91,8 @@ def create_app(
         if channel.blueprint is not None:
             app.register_blueprint(channel.blueprint)
     # A channel's misconfiguration: a warning line each; unreadable settings stop here.
-    for warning in registry.warnings(gateway.settings):
-        log.warning("%s", warning)
+    for channel_name, warning in registry.warnings(gateway.settings):
+        logging.getLogger(f"channels.{channel_name}").warning("%s", warning)
     if gateway.settings.get("GATEWAY_DEMO_TRACKER") == "1":
         app.register_blueprint(demo_tracker.blueprint)
 

@@ -53,13 +53,18 @@ def _check_forwarders(settings: Settings) -> None:
         raise ConfigError("; ".join(problems))
 
 
-def _warn_demo_settings(settings: Settings) -> None:
-    """A demo killed before it could remove its settings leaves them for `serve` and `worker`."""
+def _refuse_demo_settings(settings: Settings) -> None:
+    """`serve` and `worker` never run on a demo's stand-in settings.
+
+    A demo killed before it could remove its `demo.env` leaves a stand-in case
+    tracker and SMS gateway behind; a real deployment on the same data
+    directory would otherwise forward reports to them where its environment
+    sets nothing.
+    """
     if (settings.data_dir / DEMO_SETTINGS_FILE).exists():
-        log.warning(
-            "%s in the data directory holds a demo's stand-in settings (a case tracker on this "
-            "machine), used where the environment sets nothing: delete it for a real deployment",
-            DEMO_SETTINGS_FILE,
+        raise ConfigError(
+            f"{settings.data_dir / DEMO_SETTINGS_FILE} holds a demo's stand-in settings: "
+            "stop the demo that uses this data directory, or delete the file"
         )
 
 
@@ -96,7 +101,7 @@ def _allow_long_request_lines() -> None:
 def run_server(settings: Settings, host: str, port: int, workers: int, threads: int) -> int:
     """The web application under gunicorn (gthread workers)."""
     _check_forwarders(settings)
-    _warn_demo_settings(settings)
+    _refuse_demo_settings(settings)
     _allow_long_request_lines()
     embedded = _embedded_redis(settings)
 
@@ -143,13 +148,16 @@ WORKER_SOCKET_TIMEOUT = WORKER_TTL + 30
 def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) -> int:
     """An RQ worker on every gateway queue, with RQ's scheduler and the sweeper."""
     _check_forwarders(settings)
-    _warn_demo_settings(settings)
+    _refuse_demo_settings(settings)
     embedded = _embedded_redis(settings)
     thread = None
     try:
         load_channels()
         gw = runtime.install(Gateway.from_settings(settings))
-        migrate_queued_jobs(gw)  # jobs queued by the previous release, under old paths
+        try:
+            migrate_queued_jobs(gw)  # jobs queued by the previous release, under old paths
+        except Exception:  # noqa: BLE001 - a shortcut only: the sweeper re-enqueues their rows
+            log.warning("queued jobs not moved to their new paths", exc_info=True)
         thread = SweeperThread(gw) if sweeper else None
         if thread:
             thread.start()

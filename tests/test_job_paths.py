@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 from rq.job import Job, JobStatus
 
 from gateway.core.inbound import InboundMessage
@@ -91,6 +92,34 @@ def test_jobs_queued_under_old_paths_run_after_the_migration(gw, tracker) -> Non
         assert event is not None and event.state == WorkState.DONE.value
         assert event.case_id is not None and session.get(Case, event.case_id) is not None
     assert len(tracker.requests) == 1  # the new case was forwarded by the jobs that followed
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"status": "queued"},  # no data: a hash half written by a process that died
+        {"status": "queued", "data": "not zlib, not a job", "created_at": "yesterday"},
+    ],
+    ids=["no-data", "garbage"],
+)
+def test_an_unreadable_queued_job_is_left_and_the_others_move(gw, broken) -> None:  # type: ignore[no-untyped-def]
+    good = enqueue_old(gw, "forwarding", "gateway.jobs.forward", "forward", MISSING)
+    gw.redis.hset(Job.key_for("forward-broken"), mapping=broken)
+    gw.queue("forwarding").push_job_id("forward-broken")
+    assert migrate_queued_jobs(gw) == 1  # the readable one; the broken hash stops nothing
+    good.refresh()
+    assert good.func_name == RENAMED["gateway.jobs.forward"]
+    assert gw.redis.hgetall(Job.key_for("forward-broken")) == {
+        key.encode(): value.encode() for key, value in broken.items()
+    }
+
+
+def test_a_job_gone_since_it_was_queued_is_not_written_back(gw) -> None:  # type: ignore[no-untyped-def]
+    """Its id still in the queue, its hash expired: no stray hash without a TTL appears."""
+    job = enqueue_old(gw, "forwarding", "gateway.jobs.forward", "forward", MISSING)
+    gw.redis.delete(job.key)
+    assert migrate_queued_jobs(gw) == 0
+    assert not gw.redis.exists(job.key)
 
 
 def test_every_job_function_has_its_old_paths_mapped() -> None:

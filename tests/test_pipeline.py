@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 from sqlalchemy import func, select
 
+from gateway.cases.forwarding_state import forwarding_summary
 from gateway.cases.numbering import parse_case_number
 from gateway.cli import main as cli_main
 from gateway.core.inbound import InboundMessage
@@ -198,6 +199,22 @@ def test_no_clear_text_report_content_or_sender_in_the_database(gw, backend) -> 
     assert dump, "nothing was read"
     assert b"Kowalski" not in dump
     assert SENDER.encode() not in dump and SENDER[1:].encode() not in dump
+
+
+@pytest.mark.parametrize(
+    ("states", "word"),
+    [
+        ([], "none"),
+        (["done", "done"], "delivered"),
+        (["waiting"], "pending"),  # media still being fetched: not delivered yet
+        (["done", "pending"], "pending"),
+        (["done", "dead"], "dead"),
+        (["waiting", "dead"], "dead"),
+    ],
+)
+def test_forwarding_is_summed_up_in_one_word(states: list[str], word: str) -> None:
+    """The console's queue and `cases list` say the same of a case's outbox rows."""
+    assert forwarding_summary(states) == word
 
 
 def test_cases_list_json_shows_forwarding_state(

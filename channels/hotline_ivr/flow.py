@@ -7,7 +7,7 @@ then the PIN then #. Case numbers and PINs are read digit by digit.
 
 A report: category (1-3) → "is someone in danger now" (1 yes, 2 no) →
 the statement, recorded (up to 3 minutes, # to finish) → 1 keep it, 2 say
-it again → filed at once through gateway.cases.mailbox → case number and PIN
+it again → filed at once (gateway.work.reporter.submit_report) → case number and PIN
 read twice, slowly → 1 hear them again (and, when someone is in danger and
 the staffed line is open, 2 speak to someone now).
 

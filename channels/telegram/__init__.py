@@ -26,8 +26,7 @@ from gateway.core.providers import Channel, Provider
 
 from . import commands, handler, media, sender
 from .polling import WEBHOOK_PATH
-from .updates import CHANNEL as CHANNEL_NAME
-from .updates import PROVIDER
+from .updates import CHANNEL_NAME, PROVIDER
 from .webhook import TelegramWebhook
 
 __all__ = ["CHANNEL", "blueprint"]

@@ -13,18 +13,14 @@ from typing import Any
 
 from gateway.core import runtime
 from gateway.core.config import Settings
-from gateway.core.embedded_redis import EmbeddedRedis
-from gateway.core.runtime import Gateway
 
 from .polling import run_polling, set_webhook
 
 
 def cmd_telegram_poll(args: argparse.Namespace) -> int:
     """Take updates by long polling; the embedded Redis, if used, runs meanwhile."""
-    settings = Settings.load(data_dir=args.data_dir)
-    embedded = EmbeddedRedis(settings.data_dir).start() if settings.uses_embedded_redis else None
+    gw, embedded = runtime.open_for_command(Settings.load(data_dir=args.data_dir), need_redis=True)
     try:
-        gw = runtime.install(Gateway.from_settings(settings))
         stored = run_polling(gw, cycles=args.cycles, timeout=args.timeout)
     finally:
         if embedded is not None:

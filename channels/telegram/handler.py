@@ -26,7 +26,7 @@ from gateway.core.runtime import Gateway
 from . import history
 from .address import Address
 from .messages import FORGOTTEN, TOO_LARGE
-from .updates import CHANNEL, FORGET, PROVIDER, download_limit
+from .updates import CHANNEL_NAME, FORGET, PROVIDER, download_limit
 
 
 def _locale(session: Session, gw: Gateway, event: InboundEvent) -> str:
@@ -42,7 +42,7 @@ def _queue(session: Session, gw: Gateway, address: Address, text: str, key: str)
     return queue_message(
         session,
         gw,
-        channel=CHANNEL,
+        channel=CHANNEL_NAME,
         provider=PROVIDER,
         address=address.encode(),
         text=text,

@@ -1,4 +1,4 @@
-"""Messages to a Telegram reporter, sent by the worker (registered with `outbound`).
+"""Messages to a Telegram reporter, sent by the worker (the provider's `sender`).
 
 - A question of the conversation goes with inline keyboard buttons for its
   options (gateway.conversation.prompts recognises it); the button's data names the

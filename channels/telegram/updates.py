@@ -35,7 +35,7 @@ from gateway.intake.webhooks import Ignored, Malformed
 
 from .address import Address
 
-CHANNEL = PROVIDER = "telegram"
+CHANNEL_NAME = PROVIDER = "telegram"
 FILE_PREFIX = "tg-file:"
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # bots download files of up to 20 MB (getFile)
 FORGET = "forget"
@@ -146,7 +146,7 @@ def _from_message(update_id: int, message: Message, settings: Settings) -> Inbou
     if too_large:
         extra.append(("media_too_large", "1"))
     return InboundMessage(
-        channel=CHANNEL,
+        channel=CHANNEL_NAME,
         provider=PROVIDER,
         provider_message_id=str(update_id),
         sender=sender_of(chat_id),
@@ -179,7 +179,7 @@ def _from_callback(update_id: int, query: CallbackQuery) -> InboundMessage:
         extra.append(("menu_command", "1"))
     # Anything else (not our data): an empty message, answered with the help.
     return InboundMessage(
-        channel=CHANNEL,
+        channel=CHANNEL_NAME,
         provider=PROVIDER,
         provider_message_id=str(update_id),
         sender=sender_of(int(chat.id)),

@@ -4,7 +4,7 @@ A case filed with media has its outbox rows `WAITING`; each finished
 download (stored, or given up on) asks whether any download of the case is
 still pending, and when none is, the rows become `PENDING` for the worker
 to enqueue after the commit. Pure database work, inside the caller's
-transaction. `summary` says in one word where a case's forwarding stands,
+transaction. `forwarding_summary` says in one word where a case's forwarding stands,
 for the console's queue and `cases list`.
 """
 
@@ -35,7 +35,7 @@ def release_forwarding(session: Session, case_id: int) -> bool:
     return True
 
 
-def summary(states: list[str]) -> str:
+def forwarding_summary(states: list[str]) -> str:
     """One word for a case's outbox rows: none, dead, pending (waiting included) or delivered."""
     if not states:
         return "none"

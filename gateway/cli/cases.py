@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from gateway.cases.filing import display_number, find_case
-from gateway.cases.forwarding_state import summary as forwarding_summary
+from gateway.cases.forwarding_state import forwarding_summary
 from gateway.cli.context import gateway_of
 from gateway.core.config import ConfigError
 from gateway.core.models import Case, OutboxEntry

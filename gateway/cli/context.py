@@ -6,7 +6,6 @@ import argparse
 
 from gateway.core import runtime
 from gateway.core.config import Settings
-from gateway.core.embedded_redis import EmbeddedRedis
 from gateway.core.runtime import Gateway
 
 
@@ -17,7 +16,5 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 def gateway_of(args: argparse.Namespace, need_redis: bool = False) -> Gateway:
     """The installed `Gateway`; `need_redis` starts the embedded Redis (main() stops it)."""
-    settings = settings_of(args)
-    if need_redis and settings.uses_embedded_redis:
-        args._embedded = EmbeddedRedis(settings.data_dir).start()
-    return runtime.install(Gateway.from_settings(settings))
+    gw, args._embedded = runtime.open_for_command(settings_of(args), need_redis)
+    return gw

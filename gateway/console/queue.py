@@ -15,7 +15,7 @@ from flask import Response, g, request
 from sqlalchemy import Select, and_, case, func, or_, select
 
 from gateway.cases.filing import display_number
-from gateway.cases.forwarding_state import summary as forwarding_summary
+from gateway.cases.forwarding_state import forwarding_summary
 from gateway.console import security
 from gateway.console.pages import blueprint, render
 from gateway.console.security import STAFF, allow

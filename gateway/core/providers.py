@@ -87,7 +87,21 @@ class Registry:
             self.add(channel)
 
     def add(self, channel: Channel) -> None:
-        """Install `channel`, replacing one of the same name."""
+        """Install `channel`, replacing one of the same name.
+
+        Two channels may not declare the same provider name: every stored
+        message names its provider, and a look-up must find one sender, one
+        cleaner and one session window for it.
+        """
+        for other in self._channels.values():
+            if other.name == channel.name:
+                continue
+            shared = {p.name for p in other.providers} & {p.name for p in channel.providers}
+            if shared:
+                raise ValueError(
+                    f"channels {other.name!r} and {channel.name!r} both declare "
+                    f"provider {sorted(shared)[0]!r}"
+                )
         self._channels[channel.name] = channel
 
     def remove(self, name: str) -> None:
@@ -139,10 +153,10 @@ class Registry:
         found = self.provider(provider)
         return found.session_windows.get(channel) if found else None
 
-    def warnings(self, settings: Settings) -> list[str]:
-        """Every channel's start-up warnings for these settings."""
+    def warnings(self, settings: Settings) -> list[tuple[str, str]]:
+        """Every channel's start-up warnings for these settings: (channel name, warning)."""
         return [
-            line
+            (package.name, line)
             for package in self._channels.values()
             for check in package.checks
             for line in check(settings)

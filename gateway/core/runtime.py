@@ -112,3 +112,22 @@ def uninstall() -> None:
     global _current
     with _lock:
         _current = None
+
+
+def open_for_command(
+    settings: Settings, need_redis: bool = False
+) -> tuple[Gateway, embedded_redis.EmbeddedRedis | None]:
+    """A command's installed `Gateway`, and the embedded Redis it started (the caller stops it).
+
+    `need_redis` starts the embedded Redis when the settings use it: a
+    command that enqueues or reads Redis needs it running meanwhile.
+    """
+    embedded = None
+    if need_redis and settings.uses_embedded_redis:
+        embedded = embedded_redis.EmbeddedRedis(settings.data_dir).start()
+    try:
+        return install(Gateway.from_settings(settings)), embedded
+    except BaseException:
+        if embedded is not None:
+            embedded.stop()
+        raise

@@ -23,19 +23,15 @@ __all__ = ["Submitted", "submit"]
 log = logging.getLogger(__name__)
 
 
-def submit(
-    gw: Gateway, messages: list[InboundMessage], allow_spool: bool = True
-) -> list[Submitted]:
+def submit(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
     """Persist messages (deduplicated) and enqueue the new ones, or spool them.
 
-    With `allow_spool=False` a database error is raised instead (the spool's
-    own loader must not write the message back to the spool).
+    The spool's own loader stores through `store_and_enqueue`, never here, so
+    a message it loads is never written back to the spool.
     """
     try:
         return store_and_enqueue(gw, messages)
     except (OperationalError, InterfaceError) as exc:
-        if not allow_spool:
-            raise
         log.warning("database unreachable (%s); spooling", type(exc).__name__)
         spool.write(gw, messages)
         return [Submitted(0, duplicate=False, spooled=True) for _ in messages]

@@ -34,7 +34,7 @@ from gateway.core.providers import installed
 from gateway.core.runtime import Gateway, current
 from gateway.core.schema import utcnow
 from gateway.core.states import ConversationState, WorkState
-from gateway.work import claims as work
+from gateway.work import claims
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,9 @@ def enqueue(gw: Gateway, cleanup_id: int, at: datetime | None = None) -> None:
     """
     try:
         if at is None:
-            work.enqueue(gw, QUEUE, run_cleanup, "cleanup", cleanup_id)
+            claims.enqueue(gw, QUEUE, run_cleanup, "cleanup", cleanup_id)
         else:
-            work.enqueue(gw, QUEUE, run_cleanup, "cleanup-at", cleanup_id, at=at)
+            claims.enqueue(gw, QUEUE, run_cleanup, "cleanup-at", cleanup_id, at=at)
     except Exception:  # noqa: BLE001 - the row is stored; the sweeper will enqueue it
         log.warning("provider cleanup %s stored but not enqueued; sweeper will", cleanup_id)
 
@@ -158,7 +158,7 @@ def run_cleanup(cleanup_id: int) -> str:
         enqueue(gw, cleanup_id, at=wait_until)
         return WorkState.WAITING.value
     with gw.sessions() as session, session.begin():
-        if not work.claim(
+        if not claims.claim(
             session, ProviderCleanup, cleanup_id, gw.settings.job_lease_seconds, due=True
         ):
             return "skipped"

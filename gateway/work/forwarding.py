@@ -20,7 +20,7 @@ from gateway.core.runtime import Gateway, current
 from gateway.core.schema import utcnow
 from gateway.core.states import WorkState
 from gateway.forwarders.payload import case_payload, status_payload
-from gateway.work import claims as work
+from gateway.work import claims
 
 log = logging.getLogger(__name__)
 STATUS_WAIT_SECONDS = 30
@@ -28,7 +28,7 @@ INTERRUPTED = "interrupted"  # an attempt whose worker died: the outcome is unkn
 
 
 def enqueue_outbox(gw: Gateway, outbox_id: int, at: datetime | None = None) -> None:
-    work.enqueue(gw, "forwarding", forward, "forward", outbox_id, at=at)
+    claims.enqueue(gw, "forwarding", forward, "forward", outbox_id, at=at)
 
 
 def enqueue_case_outbox(gw: Gateway, case_id: int) -> None:
@@ -54,7 +54,7 @@ def forward(outbox_id: int) -> str:
     with gw.sessions() as session, session.begin():
         # Every finished attempt clears its lease: one still set means a worker died mid-attempt.
         stale = session.scalar(select(OutboxEntry.locked_until).where(OutboxEntry.id == outbox_id))
-        if not work.claim(session, OutboxEntry, outbox_id, lease, due=True):
+        if not claims.claim(session, OutboxEntry, outbox_id, lease, due=True):
             return "skipped"
         if stale is not None:
             session.add(
@@ -110,7 +110,7 @@ def forward(outbox_id: int) -> str:
         else:
             delay = None
             if result.outcome is fw.Outcome.RETRY:
-                delay = work.retry_delay(gw.settings.forward_retry_delays, attempt)
+                delay = claims.retry_delay(gw.settings.forward_retry_delays, attempt)
             if delay is None:
                 entry.state = WorkState.DEAD.value
             else:

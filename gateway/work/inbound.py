@@ -28,8 +28,7 @@ from gateway.core.models import InboundEvent
 from gateway.core.runtime import Gateway, current
 from gateway.core.schema import utcnow
 from gateway.core.states import WorkState
-from gateway.work import claims as work
-from gateway.work import cleanup, dispatch
+from gateway.work import claims, cleanup, dispatch
 from gateway.work.effects import start
 
 log = logging.getLogger(__name__)
@@ -59,12 +58,12 @@ class Submitted:
 
 
 def enqueue_inbound(gw: Gateway, event_id: int) -> None:
-    work.enqueue(gw, "intake", process_inbound, "inbound", event_id)
+    claims.enqueue(gw, "intake", process_inbound, "inbound", event_id)
 
 
 def enqueue_new_inbound(gw: Gateway, event_ids: list[int]) -> None:
     """Events just inserted: no job can be waiting for them yet."""
-    work.enqueue_new(gw, "intake", process_inbound, "inbound", event_ids)
+    claims.enqueue_new(gw, "intake", process_inbound, "inbound", event_ids)
 
 
 # --- storing -----------------------------------------------------------------
@@ -141,7 +140,7 @@ def process_inbound(event_id: int) -> str:
     """
     gw = current()
     with gw.sessions() as session, session.begin():
-        if not work.claim(session, InboundEvent, event_id, gw.settings.job_lease_seconds):
+        if not claims.claim(session, InboundEvent, event_id, gw.settings.job_lease_seconds):
             return "skipped"
     try:
         with gw.sessions() as session, session.begin():

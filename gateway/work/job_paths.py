@@ -66,11 +66,7 @@ def _waiting_job_ids(gw: Gateway) -> list[str]:
 
 def _moved(job: Job) -> bool:
     """Point `job` at its function's new path (in memory); False when nothing moved."""
-    try:
-        new = RENAMED.get(job.func_name or "")
-    except Exception:  # noqa: BLE001 - a job written by something else: not ours to fix
-        log.warning("queued job %s cannot be read; left as it is", job.id)
-        return False
+    new = RENAMED.get(job.func_name or "")
     if new is None:
         return False
     job.func_name = new
@@ -78,26 +74,55 @@ def _moved(job: Job) -> bool:
     return True
 
 
+def _readable(gw: Gateway, job_id: str, raw: dict[bytes, bytes]) -> Job | None:
+    """The job its hash describes, or None for a hash gone or unreadable (never ours to fix)."""
+    if not raw:
+        return None
+    try:
+        job = Job(job_id, connection=gw.redis)
+        job.restore(raw)
+        job.func_name  # noqa: B018 - decodes `data`: a bad one raises here, not later
+    except Exception:  # noqa: BLE001 - half-written or foreign: the sweeper covers its row
+        log.warning("queued job %s cannot be read; left as it is", job_id)
+        return None
+    return job
+
+
+# Writes the new `data` only if the hash still holds what was read: a job that ran,
+# expired or was rewritten by another worker starting at the same time is left alone.
+_COMPARE_AND_SET = """
+if redis.call('HGET', KEYS[1], 'data') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'data', ARGV[2], 'description', ARGV[3])
+  return 1
+end
+return 0
+"""
+
+
 def migrate_queued_jobs(gw: Gateway) -> int:
     """Rewrite waiting jobs' old function paths; returns how many jobs were changed.
 
     Only the job's `data` (function, arguments) and `description` are written,
-    so its status, timing and place in the queue stay as they were.
+    so its status, timing and place in the queue stay as they were. A job
+    that cannot be read is left as it is: its row is still pending, and the
+    sweeper enqueues it again under the new path.
     """
     ids = _waiting_job_ids(gw)
+    compare_and_set = gw.redis.register_script(_COMPARE_AND_SET)
     changed = 0
     for start in range(0, len(ids), BATCH):
-        jobs = Job.fetch_many(ids[start : start + BATCH], connection=gw.redis)
+        batch = ids[start : start + BATCH]
         with gw.redis.pipeline() as pipe:
-            for job in jobs:
-                if job is None or not _moved(job):
-                    continue
-                pipe.hset(
-                    job.key,
-                    mapping={"data": zlib.compress(job.data), "description": job.description or ""},
-                )
-                changed += 1
-            pipe.execute()
+            for job_id in batch:
+                pipe.hgetall(Job.key_for(job_id))
+            hashes = pipe.execute()
+        for job_id, raw in zip(batch, hashes, strict=True):
+            job = _readable(gw, job_id, raw)
+            if job is None or not _moved(job):
+                continue
+            new_data = zlib.compress(job.data)
+            keys, args = [job.key], [raw[b"data"], new_data, job.description or ""]
+            changed += int(compare_and_set(keys=keys, args=args))
     if changed:
         log.warning("%s queued job(s) moved to their functions' new paths", changed)
     return changed

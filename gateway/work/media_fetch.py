@@ -32,8 +32,7 @@ from gateway.core.providers import installed
 from gateway.core.runtime import Gateway, current
 from gateway.core.schema import utcnow
 from gateway.core.states import CaseEventKind, WorkState
-from gateway.work import claims as work
-from gateway.work import cleanup
+from gateway.work import claims, cleanup
 from gateway.work.forwarding import enqueue_case_outbox
 
 log = logging.getLogger(__name__)
@@ -53,14 +52,14 @@ REFUSAL_REASONS = {
 
 
 def enqueue(gw: Gateway, download_id: int) -> None:
-    work.enqueue(gw, "media", fetch_media, "media", download_id)
+    claims.enqueue(gw, "media", fetch_media, "media", download_id)
 
 
 def fetch_media(download_id: int) -> str:
     """RQ job: fetch one media file and store it encrypted with the case's report."""
     gw = current()
     with gw.sessions() as session, session.begin():
-        if not work.claim(
+        if not claims.claim(
             session, MediaDownload, download_id, gw.settings.job_lease_seconds, due=True
         ):
             return "skipped"

@@ -17,8 +17,7 @@ from gateway.core.providers import installed
 from gateway.core.runtime import Gateway, current
 from gateway.core.schema import utcnow
 from gateway.core.states import WorkState
-from gateway.work import claims as work
-from gateway.work import cleanup
+from gateway.work import claims, cleanup
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +35,14 @@ def send(settings: Settings, provider: str, address: str, text: str, message_id:
 
 
 def enqueue_outbound(gw: Gateway, message_id: int, at: datetime | None = None) -> None:
-    work.enqueue(gw, "outbound", send_outbound, "outbound", message_id, at=at)
+    claims.enqueue(gw, "outbound", send_outbound, "outbound", message_id, at=at)
 
 
 def send_outbound(message_id: int) -> str:
     """Send one message to a reporter through the provider it came from."""
     gw = current()
     with gw.sessions() as session, session.begin():
-        if not work.claim(
+        if not claims.claim(
             session, OutboundMessage, message_id, gw.settings.job_lease_seconds, due=True
         ):
             return "skipped"
@@ -78,7 +77,7 @@ def send_outbound(message_id: int) -> str:
             )
         else:
             delay = (
-                None if permanent else work.retry_delay(gw.settings.forward_retry_delays, attempt)
+                None if permanent else claims.retry_delay(gw.settings.forward_retry_delays, attempt)
             )
             if delay is None:
                 message.state = WorkState.DEAD.value

@@ -1,0 +1,47 @@
+"""The registry of channels and providers the composition root fills (gateway.core.providers)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from gateway.app import load_channels
+from gateway.cli import main as cli_main
+from gateway.core.config import DEMO_SETTINGS_FILE
+from gateway.core.providers import Channel, Provider, Registry
+
+
+def test_two_channels_cannot_declare_one_provider() -> None:
+    """Every stored message names its provider: a look-up must find exactly one."""
+    registry = Registry([Channel("sms", providers=(Provider("twilio"),))])
+    with pytest.raises(ValueError, match="twilio"):
+        registry.add(Channel("voice", providers=(Provider("twilio"),)))
+    registry.add(Channel("sms", providers=(Provider("twilio"), Provider("kannel"))))  # a new copy
+    assert [p.name for p in registry.providers] == ["twilio", "kannel"]
+
+
+def test_the_installed_channels_declare_what_the_worker_looks_up() -> None:
+    registry = load_channels()
+    assert {c.name for c in registry.channels} >= {"sms", "telegram", "web_form", "hotline_ivr"}
+    assert registry.conversation_channels() == {"sms", "whatsapp", "telegram"}
+    names = [p.name for p in registry.providers]
+    assert len(names) == len(set(names))
+    for provider in ("twilio", "africastalking", "kannel", "telegram"):
+        assert registry.sender(provider) is not None, provider
+    assert registry.session_window("twilio", "whatsapp") == timedelta(hours=24)
+    assert registry.session_window("twilio", "sms") is None
+    assert registry.handler("telegram") is not None  # its own, around the conversation
+    assert registry.handler("sms") is None  # the conversation's
+
+
+@pytest.mark.parametrize("command", [["worker", "--burst"], ["serve"]])
+def test_serve_and_worker_refuse_a_data_dir_with_a_demos_settings(
+    command: list[str], env: dict[str, str], tmp_path, monkeypatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """A demo killed before it removed demo.env must not hand its stand-in tracker on."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / DEMO_SETTINGS_FILE).write_text("CASE_TRACKER_URL=http://127.0.0.1:9/_demo\n")
+    assert cli_main([*command, "--data-dir", str(tmp_path)]) == 2
+    assert DEMO_SETTINGS_FILE in capsys.readouterr().err
