@@ -29,6 +29,7 @@ from gateway.core.config import (
     ConfigError,
     Settings,
     data_directory,
+    read_keys_file,
     write_keys_file,
 )
 from gateway.core.db import make_engine, make_sessionmaker
@@ -54,17 +55,21 @@ def _check_forwarders(settings: Settings) -> None:
 
 
 def _refuse_demo_settings(settings: Settings) -> None:
-    """`serve` and `worker` never run on a demo's stand-in settings.
+    """`serve` and `worker` never take a setting from a demo's `demo.env`.
 
-    A demo killed before it could remove its `demo.env` leaves a stand-in case
-    tracker and SMS gateway behind; a real deployment on the same data
-    directory would otherwise forward reports to them where its environment
-    sets nothing.
+    The demo hands its own processes every setting it made up in their
+    environment; `demo.env` is for the commands run beside it. A demo killed
+    before it could remove the file leaves a stand-in case tracker and SMS
+    gateway behind, which a real deployment on the same data directory
+    would otherwise use wherever its environment sets nothing.
     """
-    if (settings.data_dir / DEMO_SETTINGS_FILE).exists():
+    made_up = read_keys_file(settings.data_dir, DEMO_SETTINGS_FILE)
+    filled = sorted(name for name in made_up if name not in os.environ)
+    if filled:
         raise ConfigError(
-            f"{settings.data_dir / DEMO_SETTINGS_FILE} holds a demo's stand-in settings: "
-            "stop the demo that uses this data directory, or delete the file"
+            f"{settings.data_dir / DEMO_SETTINGS_FILE} holds a demo's stand-in settings "
+            f"({', '.join(filled)}): stop the demo that uses this data directory, "
+            "or delete the file"
         )
 
 

@@ -82,16 +82,15 @@ def _cases(data_dir: Path) -> list[dict[str, object]]:
     return json.loads(out)  # type: ignore[no-any-return]
 
 
-def test_demo_serves_forwards_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
+def test_demo_on_PORT_serves_forwards_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "demo.log"
     with log.open("wb") as out:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "demo", "--port", str(port)]
-            + ["--data-dir", str(data_dir)],
-            env=_clean_env(),
+            [sys.executable, "-m", "gateway", "demo", "--data-dir", str(data_dir)],
+            env=_clean_env() | {"PORT": str(port)},  # as `PORT=… make demo` passes it
             cwd=tmp_path,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -112,102 +111,6 @@ def test_demo_serves_forwards_and_stops_cleanly_on_sigint(tmp_path: Path) -> Non
         assert "# TYPE gateway_reports_total counter" in metrics.text
         assert 'gateway_queue_depth{queue="forwarding"}' in metrics.text
 
-        # File the way the web form does; the demo's worker forwards it.
-        assert (data_dir / "keys.env").exists()
-        gw = Gateway.from_settings(Settings.load(environ={}, data_dir=data_dir))
-        try:
-            receipt = submit_report(
-                gw, NewReport(narrative="A guard at the clinic", language="en"), channel="web"
-            )
-        finally:
-            gw.close()
-        row = _until(
-            lambda: next(
-                (
-                    c
-                    for c in _cases(data_dir)
-                    if c["case_number"] == receipt.case_number and c["forwarding"] == "delivered"
-                ),
-                None,
-            ),
-            60,
-            "the case to be listed as delivered",
-            log,
-        )
-        assert row["channel"] == "web" and row["status"] == "received"
-
-        # Ctrl-C in a terminal signals the whole foreground process group.
-        os.killpg(demo.pid, signal.SIGINT)
-        assert demo.wait(timeout=30) == 0
-    finally:
-        if demo.poll() is None:
-            os.killpg(demo.pid, signal.SIGKILL)
-            demo.wait()
-        deadline = time.monotonic() + 5
-        while (left := _leftovers(data_dir)) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        for line in left:
-            os.kill(int(line.split()[0]), signal.SIGKILL)
-    assert left == [], "processes left running after the demo exited"
-    assert not embedded_redis.is_running(data_dir), "the embedded Redis still answers"
-    output = log.read_text(errors="replace")
-    assert "stopped" in output
-    assert "Traceback" not in output, "a process failed while stopping"
-
-
-# --- what a new user tripped over: the port, the banner's commands, the tracker link,
-# `forwarders test` beside the demo ---
-
-NO_VENV_PATH = "/usr/bin:/bin"  # a shell where the virtualenv was never activated
-
-
-@pytest.mark.parametrize("how", ["--port", "PORT"])
-def test_demo_on_a_taken_port_says_so_in_one_line_before_any_banner(
-    how: str, tmp_path: Path
-) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = str(taken.getsockname()[1])
-        env = _clean_env() | ({"PORT": port} if how == "PORT" else {})
-        flags = ["--port", port] if how == "--port" else []
-        result = subprocess.run(
-            [sys.executable, "-m", "gateway", "demo", *flags, "--data-dir", str(tmp_path / "v")],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    assert result.returncode == 1
-    assert result.stdout == ""  # no "running" banner
-    [line] = result.stderr.strip().splitlines()
-    assert line.startswith(f"error: cannot listen on 127.0.0.1:{port}") and "PORT" in line
-    assert not (tmp_path / "v").exists()
-
-
-def test_demo_on_PORT_prints_commands_that_work_and_a_tracker_page(tmp_path: Path) -> None:
-    data_dir = tmp_path / "var"
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "demo.log"
-    with log.open("wb") as out:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "demo", "--data-dir", str(data_dir)],
-            env=_clean_env() | {"PORT": str(port)},
-            cwd=tmp_path,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _until(
-            lambda: (r := _get(f"{base}/healthz")) is not None and r.status_code == 200,
-            60,
-            "GET /healthz on PORT to answer 200",
-            log,
-        )
         banner = log.read_text(errors="replace")
         assert f"  Case tracker:  {base}/_demo/tracker" in banner
 
@@ -256,12 +159,77 @@ def test_demo_on_PORT_prints_commands_that_work_and_a_tracker_page(tmp_path: Pat
         assert "TEST" not in page.text  # nothing the report says
         assert "<script" not in page.text
 
+        # File the way the web form does; the demo's worker forwards it.
+        assert (data_dir / "keys.env").exists()
+        gw = Gateway.from_settings(Settings.load(environ={}, data_dir=data_dir))
+        try:
+            receipt = submit_report(
+                gw, NewReport(narrative="A guard at the clinic", language="en"), channel="web"
+            )
+        finally:
+            gw.close()
+        row = _until(
+            lambda: next(
+                (
+                    c
+                    for c in _cases(data_dir)
+                    if c["case_number"] == receipt.case_number and c["forwarding"] == "delivered"
+                ),
+                None,
+            ),
+            60,
+            "the case to be listed as delivered",
+            log,
+        )
+        assert row["channel"] == "web" and row["status"] == "received"
+
+        # Ctrl-C in a terminal signals the whole foreground process group.
         os.killpg(demo.pid, signal.SIGINT)
         assert demo.wait(timeout=30) == 0
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
             demo.wait()
-    assert not settings_file.exists(), "the demo's settings outlived it"
+        deadline = time.monotonic() + 5
+        while (left := _leftovers(data_dir)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for line in left:
+            os.kill(int(line.split()[0]), signal.SIGKILL)
+    assert left == [], "processes left running after the demo exited"
+    assert not embedded_redis.is_running(data_dir), "the embedded Redis still answers"
+    assert not (data_dir / "demo.env").exists(), "the demo's settings outlived it"
     output = log.read_text(errors="replace")
-    assert " ERROR " not in output and "Traceback" not in output
+    assert "stopped" in output
+    assert " ERROR " not in output
+    assert "Traceback" not in output, "a process failed while stopping"
+
+
+# --- what a new user tripped over: the port, the banner's commands, the tracker link,
+# `forwarders test` beside the demo ---
+
+NO_VENV_PATH = "/usr/bin:/bin"  # a shell where the virtualenv was never activated
+
+
+@pytest.mark.parametrize("how", ["--port", "PORT"])
+def test_demo_on_a_taken_port_says_so_in_one_line_before_any_banner(
+    how: str, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        env = _clean_env() | ({"PORT": port} if how == "PORT" else {})
+        flags = ["--port", port] if how == "--port" else []
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway", "demo", *flags, "--data-dir", str(tmp_path / "v")],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""  # no "running" banner
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot listen on 127.0.0.1:{port}") and "PORT" in line
+    assert not (tmp_path / "v").exists()

@@ -39,9 +39,24 @@ def test_the_installed_channels_declare_what_the_worker_looks_up() -> None:
 def test_serve_and_worker_refuse_a_data_dir_with_a_demos_settings(
     command: list[str], env: dict[str, str], tmp_path, monkeypatch, capsys
 ) -> None:  # type: ignore[no-untyped-def]
-    """A demo killed before it removed demo.env must not hand its stand-in tracker on."""
+    """A demo killed before it removed demo.env must not hand its stand-ins on."""
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    (tmp_path / DEMO_SETTINGS_FILE).write_text("CASE_TRACKER_URL=http://127.0.0.1:9/_demo\n")
+    monkeypatch.delenv("KANNEL_SENDSMS_URL", raising=False)
+    stand_in = "KANNEL_SENDSMS_URL=http://127.0.0.1:9/demo/sms/sendsms\n"
+    (tmp_path / DEMO_SETTINGS_FILE).write_text(stand_in)
     assert cli_main([*command, "--data-dir", str(tmp_path)]) == 2
-    assert DEMO_SETTINGS_FILE in capsys.readouterr().err
+    assert "KANNEL_SENDSMS_URL" in capsys.readouterr().err
+
+
+def test_the_demos_own_processes_have_its_settings_in_their_environment(
+    env: dict[str, str], tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """What the demo made up is in its children's environment: demo.env fills nothing."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("KANNEL_SENDSMS_URL", "http://127.0.0.1:9/demo/sms/sendsms")
+    (tmp_path / DEMO_SETTINGS_FILE).write_text(
+        "KANNEL_SENDSMS_URL=http://127.0.0.1:9/demo/sms/sendsms\n"
+    )
+    assert cli_main(["worker", "--burst", "--data-dir", str(tmp_path)]) == 0
