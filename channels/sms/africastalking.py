@@ -34,6 +34,7 @@ from .common import (
     parse_reply_address,
     parse_time,
     reply_address,
+    route_paths,
 )
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ ROUTES = (
 DESCRIPTOR = Provider(
     name=PROVIDER,
     label="Africa's Talking SMS",
-    routes=tuple(dict.fromkeys(path for path, _methods, _adapter in ROUTES)),
+    routes=route_paths(ROUTES),
     sender=send,
     required_settings=(
         "AFRICASTALKING_USERNAME",

@@ -53,6 +53,7 @@ from .common import (
     parse_reply_address,
     parse_time,
     reply_address,
+    route_paths,
 )
 
 log = logging.getLogger(__name__)
@@ -285,7 +286,7 @@ ROUTES = (
 DESCRIPTOR = Provider(
     name=PROVIDER,
     label="Kannel",
-    routes=tuple(dict.fromkeys(path for path, _methods, _adapter in ROUTES)),
+    routes=route_paths(ROUTES),
     sender=send,
     required_settings=(
         "KANNEL_SENDSMS_URL",

@@ -32,7 +32,7 @@ from gateway.intake.webhooks import Forbidden, Ignored, Malformed, WebhookAdapte
 from gateway.work.delivery import DeliveryStatus, record_status
 from gateway.work.outbound import PermanentSendError
 
-from .common import HTTP_TIMEOUT, measured, parse_reply_address, reply_address
+from .common import HTTP_TIMEOUT, measured, parse_reply_address, reply_address, route_paths
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ ROUTES = (
 DESCRIPTOR = Provider(
     name=PROVIDER,
     label="Twilio Messaging",
-    routes=tuple(dict.fromkeys(path for path, _methods, _adapter in ROUTES)),
+    routes=route_paths(ROUTES),
     sender=send,
     cleaner=delete_message,
     media_fetcher=fetch_media,
