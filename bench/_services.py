@@ -132,5 +132,12 @@ def backend(kind: str) -> Iterator[Backend]:
 
 
 def kinds() -> list[tuple[str, str | None]]:
-    """(kind, reason it is skipped or None) for every backend, real services first."""
-    return [("postgres", postgres_available()), ("embedded", None)]
+    """(kind, reason it is skipped or None) for every backend, real services first.
+
+    BENCH_BACKENDS (default "postgres,embedded") narrows the run to some of them.
+    """
+    wanted = os.environ.get("BENCH_BACKENDS", "postgres,embedded").replace(" ", "").split(",")
+    found: list[tuple[str, str | None]] = [("postgres", postgres_available()), ("embedded", None)]
+    return [
+        (kind, skipped if kind in wanted else "not in BENCH_BACKENDS") for kind, skipped in found
+    ]

@@ -10,7 +10,8 @@ With BENCH_CHEAP_PIN_HASH=1 the PIN hash is Argon2id at its cheapest, to
 show what the rest of the pipeline costs (never a setting for production).
 
 `python -m bench._workers noop REDIS_URL` is a plain RQ SimpleWorker (the
-class the gateway's worker uses) on the `bench-noop` queue: the floor.
+class the gateway's worker uses) on the `bench-noop` queue: the floors
+(`noop` jobs, and `slow_hash` jobs that do only the PIN's Argon2id hash).
 """
 
 from __future__ import annotations
@@ -32,6 +33,24 @@ CHANNEL = "bench"
 
 def noop() -> None:
     """The floor's job: nothing."""
+
+
+_pin_hasher = None
+
+
+def slow_hash(pin: str = "123456") -> None:
+    """The slow-hash floor's job: only the PIN hash a filing makes, nothing else.
+
+    `argon2.PasswordHasher()` with the library's defaults, the parameters
+    gateway/cases/numbering.py hashes every case's PIN with (made once per
+    process, as the gateway's is). Nothing of the gateway is imported.
+    """
+    global _pin_hasher
+    if _pin_hasher is None:
+        from argon2 import PasswordHasher
+
+        _pin_hasher = PasswordHasher()
+    _pin_hasher.hash(pin)
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

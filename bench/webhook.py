@@ -1,16 +1,26 @@
 """Webhook intake under gunicorn, and what a complete report costs in SMS segments.
 
-Throughput and p99 latency: BENCH_WEBHOOK_REQUESTS (default 2000) signed
-Twilio webhooks (each a new MessageSid: verify the signature, parse, one
-INSERT, one enqueue, empty TwiML), posted by BENCH_WEBHOOK_CLIENTS (default
-8) client threads on keep-alive connections to gunicorn with
-BENCH_WEBHOOK_WORKERS (default 2) gthread workers of 4 threads. Floor, in
-the same run, same server, same client and body: a bare endpoint of the
-benchmark's own app instance (bench/_webhook_app.py) that does one Redis
-write. The two alternate in BENCH_WEBHOOK_ROUNDS rounds (default 4), so a
-change in the machine's other load during the run weighs on both alike.
-No worker runs meanwhile: this is the webhook path alone. Each round stops
-at BENCH_TIMEOUT seconds (default 300) whatever it has done.
+Throughput and latency: BENCH_WEBHOOK_REQUESTS (default 8000) signed Twilio
+SMS webhooks (each a new MessageSid, signed as Twilio signs them: verify
+the signature, parse, one INSERT, one enqueue, empty TwiML) posted to the
+real `complaint-gateway serve` (BENCH_WEBHOOK_WORKERS gunicorn processes,
+default 2, of BENCH_WEBHOOK_THREADS gthread threads, default 4: serve's
+defaults) by BENCH_WEBHOOK_CLIENTS client threads (default 16), each
+request on a new connection (no keep-alive), as a provider's webhooks come.
+
+Floor, in the same run, same clients, same form bodies and headers: a bare
+Flask app in its own gunicorn process with the same settings
+(bench/_bare_webhook.py) whose one route does one Redis write and answers
+an empty `<Response/>`: the least a webhook that touches shared state can
+cost. It shares nothing with the gateway's app, so the app-wide hooks the
+gateway runs on every request count against the gateway, not the floor.
+The two alternate in BENCH_WEBHOOK_ROUNDS rounds (default 4, the one that
+goes first swapping each round), so a change in the machine's other load
+during the run weighs on both alike. No worker runs meanwhile: this is the
+webhook path alone. Each round stops at BENCH_TIMEOUT seconds (default
+300) whatever it has done. Afterwards: every answer was 200, the gateway
+stored one inbound event per request, the floor one Redis list item per
+request.
 
 Segments: one complete report by SMS (statement, the five questions
 answered, the receipt) in each language that has a catalog, counting the
@@ -22,6 +32,7 @@ Run alone: `python -m bench webhook` (or `python -m bench.webhook`).
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import statistics
@@ -29,20 +40,26 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
 from bench import Row
 from bench import _services as services
+from bench import _workers as workers
+from bench._bare_webhook import FLOOR_KEY
 
-REQUESTS = int(os.environ.get("BENCH_WEBHOOK_REQUESTS", "2000"))
-CLIENTS = int(os.environ.get("BENCH_WEBHOOK_CLIENTS", "8"))
+REQUESTS = int(os.environ.get("BENCH_WEBHOOK_REQUESTS", "8000"))
+CLIENTS = int(os.environ.get("BENCH_WEBHOOK_CLIENTS", "16"))
 WORKERS = int(os.environ.get("BENCH_WEBHOOK_WORKERS", "2"))
+THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "4"))
 ROUNDS = int(os.environ.get("BENCH_WEBHOOK_ROUNDS", "4"))
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "300"))
 TOKEN = "bench-made-up-twilio-token"
 ACCOUNT = "AC" + "0" * 30 + "99"
 PUBLIC = "http://gateway.bench"
+PATH = "/sms/twilio"
 
 
 def _free_port() -> int:
@@ -51,43 +68,67 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(backend: services.Backend, port: int) -> subprocess.Popen[bytes]:
+def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command,
+            env=env,
+            cwd=log.parent,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _wait_up(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            raise RuntimeError(f"gunicorn did not start; see {log}")
+        time.sleep(0.2)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """gunicorn's graceful stop for the server's process group (SIGKILL after 15 s)."""
+    workers.stop([process])
+
+
+def _serve_gateway(backend: services.Backend, port: int) -> subprocess.Popen[bytes]:
+    """The real `complaint-gateway serve`, as deployed, on this backend."""
     env = backend.env(
         PUBLIC_BASE_URL=PUBLIC,
         TWILIO_ACCOUNT_SID=ACCOUNT,
         TWILIO_AUTH_TOKEN=TOKEN,
         GATEWAY_DATA_DIR=str(backend.directory),
+        # serve refuses to start without a forwarder; no worker runs, so it is never called.
+        CASE_TRACKER_URL="http://127.0.0.1:9/bench-never-called",
+        CASE_TRACKER_SECRET="bench-tracker-secret",
+        FORWARDERS="webhook",
     )
-    log = (backend.directory / "gunicorn.log").open("ab")
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(WORKERS),
-        "--threads",
-        "4",
-        "--worker-class",
-        "gthread",
-        "--no-control-socket",
-        "--log-level",
-        "warning",
-        "bench._webhook_app:app",
-    ]
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"gunicorn did not start; see {backend.directory}/gunicorn.log")
-        time.sleep(0.2)
+    log = backend.directory / "webhook-gateway.log"
+    command = [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", str(WORKERS), "--threads", str(THREADS)]
+    command += ["--data-dir", str(backend.directory)]
+    process = _spawn(command, env, log)
+    _wait_up(port, process, log)
+    return process
+
+
+def _serve_floor(backend: services.Backend, port: int) -> subprocess.Popen[bytes]:
+    """The bare Flask app in its own gunicorn, with serve's settings."""
+    log = backend.directory / "webhook-floor.log"
+    command = [sys.executable, "-m", "bench._bare_webhook", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", str(WORKERS), "--threads", str(THREADS)]
+    process = _spawn(command, backend.env(), log)
+    _wait_up(port, process, log)
+    return process
 
 
 def _params(n: int) -> dict[str, str]:
@@ -106,7 +147,24 @@ def _params(n: int) -> dict[str, str]:
     }
 
 
-Bodies = list[tuple[dict[str, str], dict[str, str]]]
+Bodies = list[tuple[bytes, dict[str, str]]]
+
+
+def signed_bodies(count: int, first: int = 0) -> Bodies:
+    """`count` Twilio SMS webhooks from number `first`, form-encoded and signed as Twilio does."""
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(TOKEN)
+    bodies = []
+    for n in range(first, first + count):
+        params = _params(n)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": validator.compute_signature(f"{PUBLIC}{PATH}", params),
+            "Connection": "close",
+        }
+        bodies.append((urlencode(params).encode(), headers))
+    return bodies
 
 
 class Load:
@@ -115,41 +173,66 @@ class Load:
     def __init__(self) -> None:
         self.wall = 0.0
         self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.wall
 
-    @property
-    def p99(self) -> float:
+    def percentile(self, p: int) -> float:
         if len(self.latencies) < 2:
             return self.latencies[0]
-        return statistics.quantiles(self.latencies, n=100)[98]
+        return statistics.quantiles(self.latencies, n=100)[p - 1]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies)
+
+    @property
+    def p99(self) -> float:
+        return self.percentile(99)
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(n for status, n in self.statuses.items() if 200 <= status < 300)
 
 
-def _load(url: str, bodies: Bodies, into: Load | None = None) -> Load:
+def _post(port: int, body: bytes, headers: dict[str, str]) -> int:
+    """One request on its own new connection, closed afterwards; the status."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("POST", PATH, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def _load(port: int, bodies: Bodies, into: Load | None = None) -> Load:
     """Post every body once from CLIENTS threads; the wall time and latencies, added to `into`."""
     latencies: list[float] = []
-    errors: list[int] = []
+    statuses: list[int] = []
     lock = threading.Lock()
     todo = iter(bodies)
     deadline = time.monotonic() + TIMEOUT
 
     def client() -> None:
-        with httpx.Client(timeout=30) as http:
-            while time.monotonic() < deadline:
-                with lock:
-                    item = next(todo, None)
-                if item is None:
-                    return
-                data, headers = item
-                started = time.perf_counter()
-                response = http.post(url, data=data, headers=headers)
-                elapsed = time.perf_counter() - started
-                with lock:
-                    latencies.append(elapsed)
-                    if response.status_code != 200:
-                        errors.append(response.status_code)
+        while time.monotonic() < deadline:
+            with lock:
+                item = next(todo, None)
+            if item is None:
+                return
+            body, headers = item
+            started = time.perf_counter()
+            try:
+                status = _post(port, body, headers)
+            except (OSError, http.client.HTTPException):
+                status = 0  # no answer: counted as a failure, never as stored
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                statuses.append(status)
 
     threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
     started = time.perf_counter()
@@ -158,57 +241,87 @@ def _load(url: str, bodies: Bodies, into: Load | None = None) -> Load:
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
-    if errors:
-        raise RuntimeError(f"{len(errors)} requests failed, e.g. HTTP {errors[0]}")
     into = into or Load()
     into.wall += wall
     into.latencies.extend(latencies)
+    for status in statuses:
+        into.statuses[status] = into.statuses.get(status, 0) + 1
     return into
 
 
 def webhook(backend: services.Backend) -> list[Row]:
-    from twilio.request_validator import RequestValidator
+    """Gateway and bare floor, each in its own gunicorn, loaded in alternating rounds."""
+    import redis as redis_lib
 
-    validator = RequestValidator(TOKEN)
-    signed = []
-    for n in range(REQUESTS):
-        params = _params(n)
-        signature = validator.compute_signature(f"{PUBLIC}/sms/twilio", params)
-        signed.append((params, {"X-Twilio-Signature": signature}))
-    plain = [(_params(n), {}) for n in range(REQUESTS)]
-    port = _free_port()
-    server = _serve(backend, port)
+    bodies = signed_bodies(REQUESTS)
+    warm_up = signed_bodies(max(50, REQUESTS // 10), first=REQUESTS)
+    gateway_port, floor_port = _free_port(), _free_port()
+    servers = []
     try:
-        base = f"http://127.0.0.1:{port}"
-        _load(f"{base}/_bench/floor", plain[: max(50, REQUESTS // 10)])  # warm both up
+        servers.append(_serve_gateway(backend, gateway_port))
+        servers.append(_serve_floor(backend, floor_port))
+        redis = redis_lib.Redis.from_url(backend.redis_url)
+        redis.delete(FLOOR_KEY)
+        floor_warm = _load(floor_port, warm_up)  # warm both up: checked, not timed
+        hook_warm = _load(gateway_port, warm_up)
         floor, hook = Load(), Load()
         for n in range(ROUNDS):
-            _load(f"{base}/_bench/floor", plain[n::ROUNDS], into=floor)
-            _load(f"{base}/sms/twilio", signed[n::ROUNDS], into=hook)
+            share = bodies[n::ROUNDS]
+            order = [(floor_port, floor), (gateway_port, hook)]
+            for port, load in order if n % 2 == 0 else reversed(order):
+                _load(port, share, into=load)
+        floor_stored = int(redis.llen(FLOOR_KEY))
+        redis.delete(FLOOR_KEY)
+        redis.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    _check_stored(backend, REQUESTS)
-    setup = f"gunicorn {WORKERS} gthread workers x 4 threads, {CLIENTS} clients, {ROUNDS} rounds"
+        for server in servers:
+            _stop(server)
+    for name, load, warm in (("gateway", hook, hook_warm), ("floor", floor, floor_warm)):
+        for part in (warm, load):
+            if set(part.statuses) != {200}:
+                raise RuntimeError(f"{name}: answers by status {part.statuses}, not all 200")
+        if len(load.latencies) != REQUESTS:
+            raise RuntimeError(f"{name}: {len(load.latencies)} of {REQUESTS} posted in time")
+    floor_answered = floor_warm.acknowledged + floor.acknowledged
+    if floor_stored != floor_answered:
+        raise RuntimeError(f"floor: {floor_stored} Redis writes for {floor_answered} answers")
+    _check_stored(backend, hook_warm.acknowledged + hook.acknowledged)
+    setup = (
+        f"gunicorn {WORKERS} x {THREADS} gthread each side, {CLIENTS} clients,"
+        f" new connection per request, {ROUNDS} rounds"
+    )
+    print(
+        f"webhook: {backend.name}: gateway {hook.rate:.0f}/s p50 {hook.p50 * 1000:.1f} ms"
+        f" p99 {hook.p99 * 1000:.1f} ms; bare floor {floor.rate:.0f}/s"
+        f" p50 {floor.p50 * 1000:.1f} ms p99 {floor.p99 * 1000:.1f} ms;"
+        f" ratio {hook.rate / floor.rate:.2f}, p99 {hook.p99 / floor.p99:.1f}x the floor's",
+        flush=True,
+    )
     return [
         Row(
             "webhook",
             backend.name,
-            "signed Twilio webhooks/s",
+            "signed Twilio SMS webhooks/s",
             hook.rate,
-            "bare Redis-write requests/s",
+            "bare Flask + 1 Redis write, requests/s",
             floor.rate,
-            setup,
+            f"{setup}; checked: all 200, one stored event / Redis write each",
+        ),
+        Row(
+            "webhook",
+            backend.name,
+            "webhook p50 latency, ms",
+            hook.p50 * 1000,
+            "bare floor p50 latency, ms",
+            floor.p50 * 1000,
+            "lower is better; ratio = times the floor",
         ),
         Row(
             "webhook",
             backend.name,
             "webhook p99 latency, ms",
             hook.p99 * 1000,
-            "floor p99 latency, ms",
+            "bare floor p99 latency, ms",
             floor.p99 * 1000,
             "lower is better; ratio = times the floor",
         ),
@@ -223,9 +336,14 @@ def _check_stored(backend: services.Backend, expected: int) -> None:
     engine = create_engine(backend.database_url)
     with engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(InboundEvent)).scalar_one()
+        distinct = conn.execute(
+            select(func.count(func.distinct(InboundEvent.provider_message_id)))
+        ).scalar_one()
     engine.dispose()
-    if stored != expected:
-        raise RuntimeError(f"{stored} inbound events stored for {expected} webhooks")
+    if stored != expected or distinct != expected:
+        raise RuntimeError(
+            f"{stored} inbound events ({distinct} distinct) stored for {expected} webhooks"
+        )
 
 
 # --- segments per complete report -------------------------------------------------
