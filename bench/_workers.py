@@ -27,6 +27,8 @@ from pathlib import Path
 import redis as redis_lib
 from rq import Queue, SimpleWorker, Worker
 
+from bench._processes import spawn
+
 NOOP_QUEUE = "bench-noop"
 CHANNEL = "bench"
 
@@ -55,16 +57,7 @@ def slow_hash(pin: str = "123456") -> None:
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """`python -m bench._workers ARGS` in its own process group, output to `log`."""
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bench._workers", *args],
-            env=env,
-            cwd=log.parent,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    return spawn([sys.executable, "-m", "bench._workers", *args], env, log)
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:

@@ -27,7 +27,6 @@ better; the ratio is gateway / floor.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ import httpx
 from bench import Row
 from bench import _services as services
 from bench import _workers as workers
+from bench._processes import free_port, spawn, wait_http
 from bench._tracker import AcceptingTracker
 
 REPORTS = int(os.environ.get("BENCH_MEMORY_REPORTS", "60"))
@@ -76,39 +76,6 @@ def children(pid: int) -> list[int]:
         text = (task / "children").read_text().split()
         found.extend(int(child) for child in text)
     return found
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            command,
-            env=env,
-            cwd=log.parent,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited; see {log}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within 60 s; see {log}")
 
 
 def _web_worker(server: subprocess.Popen[bytes]) -> int:
@@ -174,18 +141,18 @@ def gateway_memory(backend: services.Backend) -> tuple[dict[str, Memory], int, s
                 INTAKE_TIMEOUT_SECONDS="2",
                 SWEEP_INTERVAL_SECONDS="1",
             )
-            port = _free_port()
+            port = free_port()
             directory = str(backend.directory)
             gateway = [sys.executable, "-m", "gateway"]
             serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
             serve += ["--threads", str(THREADS), "--data-dir", directory]
             log = backend.directory / "memory-gateway.log"
-            server = _spawn([*gateway, *serve], env, log)
+            server = spawn([*gateway, *serve], env, log)
             processes.append(server)
-            worker = _spawn([*gateway, "worker", "--data-dir", directory], env, log)
+            worker = spawn([*gateway, "worker", "--data-dir", directory], env, log)
             processes.append(worker)
             base = f"http://127.0.0.1:{port}"
-            _wait_http(f"{base}/healthz", server, log)
+            wait_http(f"{base}/healthz", server, log)
             connection = redis_lib.Redis.from_url(backend.redis_url)
             workers.wait_registered(Queue("intake", connection=connection), 1)
             web_pid = _web_worker(server)
@@ -231,13 +198,13 @@ def floor_memory(backend: services.Backend, requests: int) -> dict[str, Memory]:
     processes: list[subprocess.Popen[bytes]] = []
     log = backend.directory / "memory-floor.log"
     try:
-        port = _free_port()
+        port = free_port()
         command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
         command += ["--workers", "1", "--threads", str(THREADS), "--worker-class", "gthread"]
         command += ["--timeout", "60", "--no-control-socket", "--log-level", "warning"]
-        server = _spawn([*command, "bench._bare_flask:app"], backend.env(), log)
+        server = spawn([*command, "bench._bare_flask:app"], backend.env(), log)
         processes.append(server)
-        _wait_http(f"http://127.0.0.1:{port}/", server, log)
+        wait_http(f"http://127.0.0.1:{port}/", server, log)
         noop = workers.start(["noop", backend.redis_url], backend.env(), log)
         processes.append(noop)
         connection = redis_lib.Redis.from_url(backend.redis_url)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,12 +42,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-import httpx
-
 from bench import Row
 from bench import _services as services
 from bench import _workers as workers
 from bench._bare_webhook import FLOOR_KEY
+from bench._processes import free_port, spawn, wait_http
 
 REQUESTS = int(os.environ.get("BENCH_WEBHOOK_REQUESTS", "8000"))
 CLIENTS = int(os.environ.get("BENCH_WEBHOOK_CLIENTS", "16"))
@@ -62,37 +60,12 @@ PUBLIC = "http://gateway.bench"
 PATH = "/sms/twilio"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            command,
-            env=env,
-            cwd=log.parent,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
 def _wait_up(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            _stop(process)
-            raise RuntimeError(f"gunicorn did not start; see {log}")
-        time.sleep(0.2)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", process, log)
+    except RuntimeError:
+        _stop(process)
+        raise
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -116,7 +89,7 @@ def _serve_gateway(backend: services.Backend, port: int) -> subprocess.Popen[byt
     command = [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(WORKERS), "--threads", str(THREADS)]
     command += ["--data-dir", str(backend.directory)]
-    process = _spawn(command, env, log)
+    process = spawn(command, env, log)
     _wait_up(port, process, log)
     return process
 
@@ -126,7 +99,7 @@ def _serve_floor(backend: services.Backend, port: int) -> subprocess.Popen[bytes
     log = backend.directory / "webhook-floor.log"
     command = [sys.executable, "-m", "bench._bare_webhook", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(WORKERS), "--threads", str(THREADS)]
-    process = _spawn(command, backend.env(), log)
+    process = spawn(command, backend.env(), log)
     _wait_up(port, process, log)
     return process
 
@@ -255,7 +228,7 @@ def webhook(backend: services.Backend) -> list[Row]:
 
     bodies = signed_bodies(REQUESTS)
     warm_up = signed_bodies(max(50, REQUESTS // 10), first=REQUESTS)
-    gateway_port, floor_port = _free_port(), _free_port()
+    gateway_port, floor_port = free_port(), free_port()
     servers = []
     try:
         servers.append(_serve_gateway(backend, gateway_port))

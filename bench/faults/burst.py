@@ -98,16 +98,16 @@ def _send_all(base: str, numbers: list[int]) -> Counter[int]:
 
 
 def _serve(backend: services.Backend, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    from bench.memory import _free_port, _spawn, _wait_http
+    from bench._processes import free_port, spawn, wait_http
 
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", "2", "--threads", "4"]
     command += ["--data-dir", str(backend.directory)]
     log = backend.directory / "burst-web.log"
-    server = _spawn(command, env, log)
+    server = spawn(command, env, log)
     base = f"http://127.0.0.1:{port}"
-    _wait_http(f"{base}/healthz", server, log)
+    wait_http(f"{base}/healthz", server, log)
     return server, base
 
 
