@@ -5,7 +5,7 @@
 - **Web process**: `complaint-gateway serve --workers 1 --threads 4` (the
   gunicorn gthread worker that serves the app; its arbiter is not counted),
   measured once it answers /healthz ("idle") and again after
-  BENCH_MEMORY_REPORTS reports went through it (default 60): half by the
+  BENCH_MEMORY_REPORTS reports went through it (default 1000): half by the
   web form (GET the form, POST it: the case, with its Argon2id PIN hash, is
   filed in the web process) and half as Africa's Talking SMS webhooks (the
   conversation's first message; the worker asks the first question, and
@@ -42,7 +42,7 @@ from bench import _workers as workers
 from bench._processes import free_port, spawn, wait_http
 from bench._tracker import AcceptingTracker
 
-REPORTS = int(os.environ.get("BENCH_MEMORY_REPORTS", "60"))
+REPORTS = int(os.environ.get("BENCH_MEMORY_REPORTS", "1000"))
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "300"))
 THREADS = 4
 AT_KEY = "bench-africastalking-callback-key"

@@ -38,6 +38,7 @@ import httpx
 from sqlalchemy import func, select
 
 from channels.twilio_account import account, api_origin
+from gateway.core import tls
 from gateway.core.config import Settings
 from gateway.core.models import MediaDownload
 from gateway.core.runtime import Gateway, current
@@ -80,7 +81,9 @@ def fetch_recording(settings: Settings, url: str, limit: int) -> bytes:
 def _delete(settings: Settings, resource: str) -> bool:
     """DELETE one resource of the account; True once gone (404 too), False to try later."""
     account_url, auth = account(settings)
-    response = httpx.delete(f"{account_url}/{resource}.json", auth=auth, timeout=HTTP_TIMEOUT)
+    response = httpx.delete(
+        f"{account_url}/{resource}.json", auth=auth, timeout=HTTP_TIMEOUT, verify=tls.context()
+    )
     if response.status_code in (200, 204, 404):
         return True
     try:

@@ -19,6 +19,7 @@ from dataclasses import replace
 import httpx
 from flask import Request
 
+from gateway.core import tls
 from gateway.core.config import Settings
 from gateway.core.inbound import InboundMessage
 from gateway.core.providers import Provider
@@ -145,6 +146,7 @@ def send(settings: Settings, address: str, text: str, message_id: int) -> str | 
         data=data,
         headers={"apiKey": api_key, "Accept": "application/json"},
         timeout=HTTP_TIMEOUT,
+        verify=tls.context(),
     )
     if response.status_code >= 500 or response.status_code in RETRIED_HTTP:
         response.raise_for_status()

@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 from flask import Request
 
+from gateway.core import tls
 from gateway.core.config import Settings
 from gateway.core.inbound import InboundMessage
 from gateway.core.providers import Provider
@@ -269,7 +270,7 @@ def send(settings: Settings, address: str, text: str, message_id: int) -> str | 
             + urlencode({"id": message_id, "key": settings.get("KANNEL_CALLBACK_KEY")})
             + "&status=%d&smsc=%i"
         )
-    response = httpx.get(url, params=params, timeout=HTTP_TIMEOUT)
+    response = httpx.get(url, params=params, timeout=HTTP_TIMEOUT, verify=tls.context())
     if response.status_code in (200, 202):
         return None
     if response.status_code >= 500 or response.status_code in RETRIED_HTTP:

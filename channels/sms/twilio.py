@@ -22,6 +22,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.twilio_account import account, api_origin
 from channels.twilio_signature import signature_valid
+from gateway.core import tls
 from gateway.core.config import Settings
 from gateway.core.inbound import InboundMessage, MediaRef
 from gateway.core.privacy import normalise_address
@@ -189,7 +190,11 @@ def send(settings: Settings, address: str, text: str, message_id: int) -> str:
     if settings.public_base_url:
         data["StatusCallback"] = f"{settings.public_base_url}/sms/twilio/status"
     response = httpx.post(
-        f"{account_url}/Messages.json", data=data, auth=auth, timeout=HTTP_TIMEOUT
+        f"{account_url}/Messages.json",
+        data=data,
+        auth=auth,
+        timeout=HTTP_TIMEOUT,
+        verify=tls.context(),
     )
     if response.status_code in (200, 201):
         sid = response.json().get("sid")
@@ -213,12 +218,14 @@ def delete_message(settings: Settings, message_sid: str) -> bool:
     """
     account_url, auth = account(settings)
     url = f"{account_url}/Messages/{message_sid}.json"
-    response = httpx.delete(url, auth=auth, timeout=HTTP_TIMEOUT)
+    response = httpx.delete(url, auth=auth, timeout=HTTP_TIMEOUT, verify=tls.context())
     if response.status_code in (200, 204, 404):
         return True
     if _error_code(response) == NOT_YET_DELETABLE or response.status_code == 409:
         try:
-            httpx.post(url, data={"Body": ""}, auth=auth, timeout=HTTP_TIMEOUT)
+            httpx.post(
+                url, data={"Body": ""}, auth=auth, timeout=HTTP_TIMEOUT, verify=tls.context()
+            )
         except httpx.HTTPError:
             log.info("twilio redaction of a message in progress failed; retried later")
         return False

@@ -24,9 +24,8 @@ from flask import Blueprint
 from gateway.core.config import Settings
 from gateway.core.providers import Channel, Provider
 
-from . import commands, handler, media, sender
-from .polling import WEBHOOK_PATH
-from .updates import CHANNEL_NAME, PROVIDER
+from . import commands, entry, handler
+from .updates import CHANNEL_NAME, PROVIDER, WEBHOOK_PATH
 from .webhook import TelegramWebhook
 
 __all__ = ["CHANNEL", "blueprint"]
@@ -46,8 +45,8 @@ DESCRIPTOR = Provider(
     name=PROVIDER,
     label="Telegram",
     routes=(WEBHOOK_PATH,),
-    sender=sender.send,
-    media_fetcher=media.fetch,
+    sender=entry.send,
+    media_fetcher=entry.fetch,
     # The webhook secret is needed by the webhook only (`telegram poll` does without).
     required_settings=("TELEGRAM_BOT_TOKEN",),
     secret_settings=("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"),

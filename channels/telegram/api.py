@@ -18,27 +18,19 @@ https://docs.python-telegram-bot.org/en/stable/telegram.bot.html
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from gateway.core import tls
 from gateway.core.config import ConfigError, Settings
 
+from .loggers import quiet_loggers
+
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
-QUIET_LOGGERS = ("httpx", "httpcore", "telegram")
 T = TypeVar("T")
-
-
-def quiet_loggers() -> None:
-    """Keep URLs (with the token) and request parameters (chat ids, texts) out of logs."""
-    for name in QUIET_LOGGERS:
-        logger = logging.getLogger(name)
-        if logger.level < logging.WARNING:  # NOTSET (0) inherits the root's level
-            logger.setLevel(logging.WARNING)
-
 
 quiet_loggers()
 
@@ -58,9 +50,10 @@ def api_base_url(settings: Settings) -> str:
 def make_bot(settings: Settings, read_timeout: float = 10.0) -> tuple[Bot, list[HTTPXRequest]]:
     """A Bot for TELEGRAM_API_BASE_URL, and the request objects the caller must shut down."""
     root = api_base_url(settings)
+    shared = {"verify": tls.context()}  # not a CA bundle loaded per client (core/tls.py)
     requests = [
-        HTTPXRequest(connection_pool_size=2, read_timeout=read_timeout),
-        HTTPXRequest(connection_pool_size=1, read_timeout=read_timeout),
+        HTTPXRequest(connection_pool_size=2, read_timeout=read_timeout, httpx_kwargs=shared),
+        HTTPXRequest(connection_pool_size=1, read_timeout=read_timeout, httpx_kwargs=shared),
     ]
     bot = Bot(
         token(settings),

@@ -14,11 +14,11 @@ from typing import Any
 from gateway.core import runtime
 from gateway.core.config import Settings
 
-from .polling import run_polling, set_webhook
-
 
 def cmd_telegram_poll(args: argparse.Namespace) -> int:
     """Take updates by long polling; the embedded Redis, if used, runs meanwhile."""
+    from .polling import run_polling  # noqa: PLC0415 - python-telegram-bot, for this command only
+
     gw, embedded = runtime.open_for_command(Settings.load(data_dir=args.data_dir), need_redis=True)
     try:
         stored = run_polling(gw, cycles=args.cycles, timeout=args.timeout)
@@ -30,6 +30,8 @@ def cmd_telegram_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_telegram_set_webhook(args: argparse.Namespace) -> int:
+    from .polling import set_webhook  # noqa: PLC0415 - python-telegram-bot, for this command only
+
     print(f"webhook set: {set_webhook(Settings.load(data_dir=args.data_dir))}")
     return 0
 

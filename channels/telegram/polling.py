@@ -34,11 +34,10 @@ from gateway.intake.webhooks import WebhookError
 from gateway.work import spool
 
 from .api import call, make_bot, token
-from .updates import parse_update
+from .updates import WEBHOOK_PATH, parse_update
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]
-WEBHOOK_PATH = "/telegram/webhook"
 SECRET_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
 RETRY_SECONDS = 5.0
 

@@ -26,8 +26,7 @@ would then share one pseudonym; with the prefix the id is taken as given.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-from telegram import CallbackQuery, Message, Update, User
+from typing import TYPE_CHECKING
 
 from gateway.core.config import Settings
 from gateway.core.inbound import InboundMessage, MediaRef
@@ -35,7 +34,12 @@ from gateway.intake.webhooks import Ignored, Malformed
 
 from .address import Address
 
+if TYPE_CHECKING:
+    # Types only: python-telegram-bot is loaded where an update is built (webhook.py, polling.py).
+    from telegram import CallbackQuery, Message, Update, User
+
 CHANNEL_NAME = PROVIDER = "telegram"
+WEBHOOK_PATH = "/telegram/webhook"
 FILE_PREFIX = "tg-file:"
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # bots download files of up to 20 MB (getFile)
 FORGET = "forget"

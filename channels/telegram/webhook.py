@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Request
-from telegram import Update
 
 from gateway.core.inbound import InboundMessage
 from gateway.core.runtime import Gateway
 from gateway.intake.webhooks import Forbidden, Malformed, WebhookAdapter, secret_matches
 
 from .updates import PROVIDER, parse_update
+
+if TYPE_CHECKING:
+    from telegram import Update
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 _MESSAGE_KEYS = ("message", "edited_message", "channel_post", "edited_channel_post")
@@ -61,6 +63,8 @@ def update_from_json(raw: bytes) -> Update:
         raise Malformed("body is not JSON") from None
     if not isinstance(data, dict) or type(data.get("update_id")) is not int:
         raise Malformed("update_id")
+    from telegram import Update  # noqa: PLC0415 - python-telegram-bot, loaded by the first update
+
     try:
         return Update.de_json(_tolerant(data), None)
     except (TypeError, ValueError, KeyError, AttributeError):

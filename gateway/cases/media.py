@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from gateway.cases.cleaners import CannotClean, audio, images, mp4, pdf
+from gateway.cases.cleaners import CannotClean, images, mp4
 
 # Magic numbers of the types a reporter may send.
 _SIGNATURES: list[tuple[bytes, int, str]] = [
@@ -56,15 +56,6 @@ IMAGE_FORMATS = images.FORMATS
 # The provider name of a media download whose file the reporter gave the
 # gateway itself (the web form): its bytes wait encrypted in the row, no fetch.
 UPLOADED = "upload"
-_CLEANERS: dict[str, Callable[[bytes], bytes]] = {
-    "application/pdf": pdf.clean_pdf,
-    "audio/ogg": audio.clean_ogg,
-    "audio/mpeg": audio.clean_mp3,
-    "audio/wav": audio.clean_wav,
-    "audio/amr": bytes,  # AMR has no place for metadata
-    "audio/mp4": mp4.clean_mp4,
-    "video/mp4": mp4.clean_mp4,
-}
 
 
 class UnsupportedMedia(ValueError):
@@ -112,6 +103,26 @@ def check_upload(data: bytes) -> str:
     return kind
 
 
+def _cleaners() -> dict[str, Callable[[bytes], bytes]]:
+    """The cleaner of every type but pictures.
+
+    pikepdf (with qpdf) and mutagen cost a process some 7 MiB: they are
+    loaded by the first PDF or sound cleaned, in the worker, never by a web
+    process, which imports this module for `check_upload` alone.
+    """
+    from gateway.cases.cleaners import audio, pdf  # noqa: PLC0415 - heavy, worker on demand only
+
+    return {
+        "application/pdf": pdf.clean_pdf,
+        "audio/ogg": audio.clean_ogg,
+        "audio/mpeg": audio.clean_mp3,
+        "audio/wav": audio.clean_wav,
+        "audio/amr": bytes,  # AMR has no place for metadata
+        "audio/mp4": mp4.clean_mp4,
+        "video/mp4": mp4.clean_mp4,
+    }
+
+
 def strip_metadata(content_type: str, data: bytes) -> bytes:
     """The file without its metadata, by the cleaner of its type; in the worker only.
 
@@ -122,7 +133,7 @@ def strip_metadata(content_type: str, data: bytes) -> bytes:
     try:
         if content_type in IMAGE_FORMATS:
             return images.clean_image(content_type, data)
-        cleaner = _CLEANERS.get(content_type)
+        cleaner = _cleaners().get(content_type)
         if cleaner is None:
             raise UnsupportedMedia(content_type)
         return cleaner(data)

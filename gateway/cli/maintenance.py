@@ -9,24 +9,28 @@ from sqlalchemy import func, select
 
 from gateway.cases.audit import Anchor, head, verify
 from gateway.cli.context import gateway_of, settings_of
-from gateway.console.users import UserError, create_user
 from gateway.conversation.keywords import KEYWORDS, NEEDS_REVIEW
 from gateway.core.accounts import AuditEntry
 from gateway.core.config import generate_keys
 from gateway.core.i18n import review_list
 from gateway.core.keys import rotate_all
-from gateway.core.migrate import upgrade
 from gateway.work.retention import purge
 from gateway.work.sweeper import sweep
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    # Alembic and Mako (some 10 MiB) only for this command, not in `serve` and `worker`.
+    from gateway.core.migrate import upgrade
+
     upgrade(settings_of(args).database_url)
     print("database is up to date")
     return 0
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
+    # The console (its views, pyotp, segno) only for this command, not in `worker`.
+    from gateway.console.users import UserError, create_user
+
     gw = gateway_of(args)
     try:
         with gw.sessions() as session, session.begin():

@@ -12,11 +12,9 @@ import json
 import mimetypes
 import zipfile
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from flask import Response, g
-from fpdf import FPDF
 
 from gateway.cases import audit
 from gateway.console import security
@@ -129,42 +127,13 @@ def export_zip(number: str) -> Response:
     return _download(buffer.getvalue(), "application/zip", f"case-{view.case.case_number}.zip")
 
 
-class _Pdf(FPDF):
-    """A plain A4 document with a Unicode font where the system has one."""
-
-    def __init__(self) -> None:
-        super().__init__(format="A4")
-        self.set_margins(18, 16, 18)
-        self.set_auto_page_break(True, margin=16)
-        self.unicode = False
-        for path in FONT_PATHS:
-            if Path(path).exists():
-                self.add_font("body", "", path)
-                self.add_font("body", "B", path)
-                self.unicode = True
-                break
-        self.body_font = "body" if self.unicode else "helvetica"
-
-    def clean(self, text: str) -> str:
-        return text if self.unicode else text.encode("latin-1", "replace").decode("latin-1")
-
-    def heading(self, text: str) -> None:
-        self.ln(3)
-        self.set_font(self.body_font, "B", 12)
-        self.multi_cell(0, 7, self.clean(text), new_x="LMARGIN", new_y="NEXT")
-        self.set_font(self.body_font, "", 10)
-
-    def para(self, text: str) -> None:
-        self.multi_cell(0, 5, self.clean(text), new_x="LMARGIN", new_y="NEXT")
-
-    def pair(self, name: str, value: object) -> None:
-        self.para(f"{name}: {value if value not in (None, '') else '-'}")
-
-
 def pdf_document(view: CaseView, exported_by: str, images: dict[int, bytes]) -> bytes:
     """The case as a PDF for people: report, attachments (images shown), history, forwarding."""
+    # fpdf2 and fontTools (some 25 MiB) are loaded by the first PDF export, not by every process.
+    from gateway.console.pdf_layout import CasePdf  # noqa: PLC0415 - heavy, used on demand only
+
     case = view.case
-    pdf = _Pdf()
+    pdf = CasePdf(FONT_PATHS)
     pdf.add_page()
     pdf.set_font(pdf.body_font, "B", 15)
     pdf.para(t(_("Case %(number)s"), number=view.number))

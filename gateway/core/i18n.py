@@ -20,6 +20,23 @@ from babel.support import NullTranslations, Translations
 
 DEFAULT_LOCALE = "en"
 DOMAIN = "messages"
+# Each shipped catalog's language named in itself, and the right-to-left ones: all the language
+# picker and the LANGUAGE keyword need of CLDR. Babel gives them only by loading a locale's
+# whole CLDR data and keeping it for the life of the process: some 10 MiB in every web process
+# and worker for nine names (bench/README.md, memory). tests/test_i18n_names.py holds this
+# table to Babel's answers; a locale not in it is asked of Babel.
+NATIVE_NAMES = {
+    "en": "English",
+    "ar": "العربية",
+    "es": "Español",
+    "fr": "Français",
+    "ht": "Kreyòl Ayisyen",
+    "ln": "Lingála",
+    "pt": "Português",
+    "sg": "Sängö",
+    "sw": "Kiswahili",
+}
+RTL_LOCALES = frozenset({"ar"})
 
 
 def catalog_dir() -> Path:
@@ -65,6 +82,14 @@ def ngettext(locale: str, singular: str, plural: str, n: int, /, **values: objec
 
 
 def is_rtl(locale: str) -> bool:
+    """Whether `locale` is written right to left."""
+    if locale in NATIVE_NAMES:
+        return locale in RTL_LOCALES
+    return babel_is_rtl(locale)
+
+
+def babel_is_rtl(locale: str) -> bool:
+    """`is_rtl` from CLDR (which loads the locale's whole data)."""
     try:
         return Locale.parse(locale).character_order == "right-to-left"
     except (UnknownLocaleError, ValueError):
@@ -73,6 +98,13 @@ def is_rtl(locale: str) -> bool:
 
 def display_name(locale: str) -> str:
     """The language's name in itself (what a reporter recognises)."""
+    if locale in NATIVE_NAMES:
+        return NATIVE_NAMES[locale]
+    return babel_display_name(locale)
+
+
+def babel_display_name(locale: str) -> str:
+    """`display_name` from CLDR (which loads the locale's whole data)."""
     try:
         name = Locale.parse(locale).get_display_name(locale) or locale
     except (UnknownLocaleError, ValueError):

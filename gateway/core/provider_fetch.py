@@ -30,6 +30,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from gateway.core import tls
+
 MAX_REDIRECTS = 3
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 TOTAL_SECONDS = 120.0  # a provider that drips bytes is given up on, and tried again later
@@ -96,7 +98,9 @@ class ProviderOrigin:
             raise ForeignMediaUrl("media URL outside the provider's configured API origin")
         deadline = time.monotonic() + TOTAL_SECONDS
         auth: tuple[str, str] | None = self.auth
-        with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as http:
+        with httpx.Client(
+            timeout=HTTP_TIMEOUT, follow_redirects=False, verify=tls.context()
+        ) as http:
             for _ in range(MAX_REDIRECTS + 1):
                 with http.stream("GET", url, auth=auth) as response:
                     if response.status_code not in REDIRECTS:

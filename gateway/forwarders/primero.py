@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from gateway.core import tls
 from gateway.core.config import ConfigError, Settings
 from gateway.forwarders.base import Delivery, Outcome, Result, classify_http
 
@@ -126,7 +127,7 @@ class PrimeroForwarder:
         data = map_fields(self.field_map, delivery.payload)
         data["id"] = delivery.external_id
         try:
-            with httpx.Client(timeout=TIMEOUT) as client:
+            with httpx.Client(timeout=TIMEOUT, verify=tls.context()) as client:
                 for fresh in (False, True):
                     token = None if fresh else self._tokens.get(self.url)
                     if token is None:
