@@ -634,6 +634,7 @@ def _case_tables() -> set[str]:
         "media_downloads",
         "case_number_counters",
         "attachments",
+        "daily_counts_stale",  # the day the statistics count again
     }
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.cases import numbering
+from gateway.cases import daily_counts, numbering
 from gateway.cases.media import UPLOADED, type_hint
 from gateway.cases.reports import NewReport
 from gateway.core.models import Case, CaseEvent, MediaDownload, OutboxEntry, Report
@@ -79,6 +79,7 @@ def file_report(
         reply_address_enc=gw.cipher.encrypt(reply_address.encode()) if keep_address else None,
     )
     session.add(case)
+    daily_counts.mark_stale(session, received)  # the statistics count the day again
     session.flush()
     stored = Report(case_id=case.id, content_enc=gw.cipher.encrypt_json(report.content()))
     session.add(stored)
@@ -144,6 +145,8 @@ def add_event(
         body_enc=gw.cipher.encrypt(body.encode()) if body is not None else None,
     )
     session.add(event)
+    if event.kind in daily_counts.MARKING_KINDS:  # a first response, a category changed
+        daily_counts.mark_stale(session, case.received_at)
     session.flush()
     return event
 

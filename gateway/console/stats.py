@@ -4,50 +4,41 @@ Everything here is a count or a duration over groups of cases (week,
 channel, category, language): no case number, no text, no pseudonym, so the
 viewer role, which reads no case, may see it and export it as CSV.
 "The first response" is the first status change or message to the reporter
-made by a console user after the report was filed.
+made by a console user after the report was filed. The figures come from the
+daily counts (gateway/cases/daily_counts.py), exact and up to date, so the
+page does not grow with the number of cases (bench/growth.py).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Response, g, request
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from gateway.cases import audit
+from gateway.cases import audit, daily_counts
+from gateway.cases.daily_counts import ALL, Tally
 from gateway.console import security
 from gateway.console.charts import colour, stacked_bars
 from gateway.console.pages import CATEGORY_LABELS, CHANNEL_LABELS, blueprint, label, render, t
 from gateway.console.security import ALL_ROLES, allow
 from gateway.core import i18n
-from gateway.core.accounts import User
 from gateway.core.i18n import _
-from gateway.core.models import Case, CaseEvent
-from gateway.core.states import CaseEventKind
 
 DEFAULT_WEEKS, MAX_WEEKS = 12, 104
-RESPONSE_KINDS = (CaseEventKind.STATUS_CHANGED.value, CaseEventKind.MESSAGE_TO_REPORTER.value)
+KEYS = ("channel", "category", "language")
 
 
-@dataclass(frozen=True)
-class Filed:
-    week: date
-    channel: str
-    category: str
-    language: str
-    hours_to_response: float | None
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
 
 
 def week_of(moment: datetime) -> date:
-    day = moment.date()
-    return day - timedelta(days=day.weekday())
+    return monday(moment.date())
 
 
 def weeks_param() -> int:
@@ -55,48 +46,66 @@ def weeks_param() -> int:
     return min(max(int(raw), 1), MAX_WEEKS) if raw.isdigit() else DEFAULT_WEEKS
 
 
-def filed_since(db: Session, first_week: date) -> list[Filed]:
-    """Each case filed since the week's Monday, with its hours to first response."""
-    start = datetime.combine(first_week, time(), UTC)
-    first_response = dict(
-        db.execute(
-            select(CaseEvent.case_id, func.min(CaseEvent.created_at))
-            .join(Case, Case.id == CaseEvent.case_id)
-            .where(
-                Case.received_at >= start,
-                # A response comes after its case: only the window's events are read.
-                CaseEvent.created_at >= start,
-                CaseEvent.kind.in_(RESPONSE_KINDS),
-                CaseEvent.actor.in_(select(User.username)),
-            )
-            .group_by(CaseEvent.case_id)
-        ).all()
-    )
-    rows = db.execute(
-        select(Case.id, Case.received_at, Case.channel, Case.category, Case.language).where(
-            Case.received_at >= start
-        )
-    ).all()
-    filed = []
-    for case_id, received, channel, category, language in rows:
-        answered = first_response.get(case_id)
-        if answered is not None and answered.tzinfo is None:
-            answered = answered.replace(tzinfo=UTC)  # SQLite's MIN() loses the column type
-        hours = (answered - received).total_seconds() / 3600 if answered else None
-        filed.append(Filed(week_of(received), channel, category or "none", language, hours))
-    return filed
-
-
-def _series(filed: list[Filed], weeks: list[date], key: str) -> dict[str, list[float]]:
-    counts: dict[str, Counter[date]] = defaultdict(Counter)
-    for item in filed:
-        counts[getattr(item, key)][item.week] += 1
-    ordered = sorted(counts, key=lambda k: -sum(counts[k].values()))
+def _series(counts: dict[str, Counter[date]], weeks: list[date]) -> dict[str, list[float]]:
+    """Reports per week for each value, the most frequent value first (ties by name)."""
+    ordered = sorted(counts, key=lambda k: (-sum(counts[k].values()), k))
     return {k: [float(counts[k][w]) for w in weeks] for k in ordered}
 
 
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 1) if values else None
+def _hours(us: int) -> float:
+    # As timedelta.total_seconds() / 3600 gave it: int / int is correctly rounded.
+    return us / 10**6 / 3600
+
+
+def _median(durations: list[int]) -> float | None:
+    """The median in hours, rounded as shown: the float statistics.median gives on hours.
+
+    Taken on the microseconds (the same order) and converted at the end.
+    """
+    if not durations:
+        return None
+    ordered = sorted(durations)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return round(_hours(ordered[middle]), 1)
+    return round((_hours(ordered[middle - 1]) + _hours(ordered[middle])) / 2, 1)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the page shows, before labels: reports per week by key, medians, totals."""
+
+    series: dict[str, dict[str, list[float]]]  # key -> value -> reports per week
+    medians: list[float]  # median hours to first response per week (0.0: none)
+    total: int
+    answered: int
+    median: float | None
+
+
+def figures(tallies: list[Tally], weeks: list[date]) -> Figures:
+    """The page's figures from the window's sums (`daily_counts.window`, not detailed)."""
+    counts: dict[str, dict[str, Counter[date]]] = {key: defaultdict(Counter) for key in KEYS}
+    by_week: dict[date, list[int]] = defaultdict(list)
+    total = answered = 0
+    mondays: dict[date, date] = {}
+    for tally in tallies:  # each a sum: one of the three given, or none (the day's own row)
+        week = mondays.get(tally.day) or mondays.setdefault(tally.day, monday(tally.day))
+        if tally.channel != ALL:
+            counts["channel"][tally.channel][week] += tally.reports
+        elif tally.category != ALL:
+            counts["category"][tally.category][week] += tally.reports
+        elif tally.language != ALL:
+            counts["language"][tally.language][week] += tally.reports
+        else:
+            total, answered = total + tally.reports, answered + tally.responded
+            by_week[week] += tally.durations()
+    return Figures(
+        series={key: _series(counts[key], weeks) for key in KEYS},
+        medians=[_median(by_week[w]) or 0.0 for w in weeks],
+        total=total,
+        answered=answered,
+        median=_median([us for durations in by_week.values() for us in durations]),
+    )
 
 
 @blueprint.get("/stats")
@@ -107,7 +116,7 @@ def stats() -> Response:
     this_week = week_of(security.now())
     weeks = [this_week - timedelta(weeks=i) for i in range(count - 1, -1, -1)]
     with gw.sessions() as db:
-        filed = filed_since(db, weeks[0])
+        shown_figures = figures(daily_counts.window(db, weeks[0], detailed=False), weeks)
     locale = g.get("console_locale", i18n.DEFAULT_LOCALE)
     labels = [i18n.format_day(locale, w) for w in weeks]
     names = {
@@ -121,46 +130,39 @@ def stats() -> Response:
         ("category", t(_("Reports per week by category"))),
         ("language", t(_("Reports per week by language"))),
     ):
-        series = _series(filed, weeks, key)
-        shown = {names[key](k): v for k, v in series.items()}
+        shown = {names[key](k): v for k, v in shown_figures.series[key].items()}
         legend = [(colour(i), name, int(sum(v))) for i, (name, v) in enumerate(shown.items())]
         charts.append((title, stacked_bars(labels, shown), legend))
-    by_week: dict[date, list[float]] = defaultdict(list)
-    for item in filed:
-        if item.hours_to_response is not None:
-            by_week[item.week].append(item.hours_to_response)
-    medians = [_median(by_week[w]) or 0.0 for w in weeks]
+    medians = shown_figures.medians
     response_chart = stacked_bars(labels, {t(_("median hours")): medians}, unit=" h")
-    answered = [f.hours_to_response for f in filed if f.hours_to_response is not None]
     return render(
         "stats.html",
         weeks=count,
-        total=len(filed),
+        total=shown_figures.total,
         charts=charts,
         response_chart=response_chart,
-        answered=len(answered),
-        median=_median(answered),
-        waiting=len(filed) - len(answered),
+        answered=shown_figures.answered,
+        median=shown_figures.median,
+        waiting=shown_figures.total - shown_figures.answered,
     )
 
 
-def csv_rows(filed: list[Filed]) -> list[list[Any]]:
+def csv_rows(tallies: list[Tally]) -> list[list[Any]]:
     """One row per week, channel, category and language: counts and median response."""
-    groups: dict[tuple[date, str, str, str], list[Filed]] = defaultdict(list)
-    for item in filed:
-        groups[(item.week, item.channel, item.category, item.language)].append(item)
+    groups: dict[tuple[date, str, str, str], list[Tally]] = defaultdict(list)
+    for tally in tallies:
+        groups[(monday(tally.day), tally.channel, tally.category, tally.language)].append(tally)
     rows: list[list[Any]] = []
     for (week, channel, category, language), items in sorted(groups.items()):
-        hours = [i.hours_to_response for i in items if i.hours_to_response is not None]
-        median = _median(hours)
+        median = _median([us for item in items for us in item.durations()])
         rows.append(
             [
                 week.isoformat(),
                 channel,
                 category,
                 language,
-                len(items),
-                len(hours),
+                sum(i.reports for i in items),
+                sum(i.responded for i in items),
                 "" if median is None else median,
             ]
         )
@@ -174,7 +176,7 @@ def stats_csv() -> Response:
     count = weeks_param()
     first = week_of(security.now()) - timedelta(weeks=count - 1)
     with gw.sessions() as db, db.begin():
-        filed = filed_since(db, first)
+        tallies = daily_counts.window(db, first, detailed=True)
         audit.record(db, g.console_user.username, "stats.export", None, {"weeks": count})
     out = io.StringIO()
     writer = csv.writer(out)
@@ -189,7 +191,7 @@ def stats_csv() -> Response:
             "median_hours_to_first_response",
         ]
     )
-    writer.writerows(csv_rows(filed))
+    writer.writerows(csv_rows(tallies))
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="reports-by-week.csv"'
     return response

@@ -6,6 +6,8 @@ among all workers) enqueues inbound events, outbox rows and outbound
 messages that are pending, due and not leased, and likewise media downloads
 and provider cleanups. Enqueueing is idempotent and
 jobs take leases, so a sweep that overlaps a live job changes nothing.
+It also counts again the statistics' days that changes marked
+(gateway/cases/daily_counts.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from gateway.cases import daily_counts
 from gateway.cases.lookup import forget_old_failures
 from gateway.core.models import (
     InboundEvent,
@@ -49,11 +52,12 @@ class SweepResult:
     forwarding: int = 0
     outbound: int = 0
     extra: int = 0
+    recounted: int = 0  # days of daily counts counted again
     ids: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
-        return self.inbound + self.forwarding + self.outbound + self.extra
+        return self.inbound + self.forwarding + self.outbound + self.extra + self.recounted
 
 
 def _due_ids(session: Session, model: type, has_schedule: bool) -> list[int]:
@@ -89,15 +93,18 @@ def sweep(gw: Gateway) -> SweepResult:
         cleanup.enqueue(gw, cleanup_id)
     forget_old_failures(gw)
     extra = len(media) + len(cleanups) + enqueue_silent(gw)
-    result = SweepResult(len(inbound), len(outbox), len(outbound), extra)
+    recounted = daily_counts.refresh(gw.sessions)
+    result = SweepResult(len(inbound), len(outbox), len(outbound), extra, recounted)
     result.ids = {"inbound": inbound, "forwarding": outbox, "outbound": outbound}
     if result.total:
         log.info(
-            "sweep enqueued %s inbound, %s forwarding, %s outbound, %s other",
+            "sweep enqueued %s inbound, %s forwarding, %s outbound, %s other;"
+            " counted %s days of statistics again",
             result.inbound,
             result.forwarding,
             result.outbound,
             result.extra,
+            result.recounted,
         )
     return result
 
