@@ -151,7 +151,11 @@ WORKER_SOCKET_TIMEOUT = WORKER_TTL + 30
 
 
 def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) -> int:
-    """An RQ worker on every gateway queue, with RQ's scheduler and the sweeper."""
+    """An RQ worker on every gateway queue, with RQ's scheduler and the sweeper.
+
+    It takes jobs in QUEUE_NAMES' order, a report's later stages first, so a
+    burst of new messages does not hold back the receipts of earlier reports.
+    """
     _check_forwarders(settings)
     _refuse_demo_settings(settings)
     embedded = _embedded_redis(settings)

@@ -16,7 +16,7 @@ from gateway.console.users import UserError, create_user
 from gateway.core.accounts import AuditEntry, User
 from gateway.core.config import ConfigError, Settings
 from gateway.core.models import Case, InboundEvent, OutboundMessage
-from gateway.core.runtime import Gateway, redis_from_url
+from gateway.core.runtime import QUEUE_NAMES, Gateway, redis_from_url
 from gateway.forwarders.payload import attachment_link
 from gateway.work.reporter import submit_report
 from gateway.work.retention import purge
@@ -316,7 +316,7 @@ def test_idle_worker_waits_for_jobs_within_its_redis_timeout(gw, monkeypatch) ->
     socket_timeout = worker.connection.connection_pool.connection_kwargs["socket_timeout"]
     assert socket_timeout > worker.dequeue_timeout
     assert {id(queue.connection) for queue in worker.queues} == {id(worker.connection)}
-    assert [queue.name for queue in worker.queues] == ["intake", "forwarding", "outbound", "media"]
+    assert tuple(queue.name for queue in worker.queues) == QUEUE_NAMES
     assert gw.redis.connection_pool.connection_kwargs["socket_timeout"] == 30
 
 

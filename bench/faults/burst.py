@@ -193,7 +193,7 @@ def burst(backend: services.Backend) -> str:
                         f"{len(tracker.keys)} of {distinct} cases at the tracker after"
                         f" {TIMEOUT:.0f}s; see {log}"
                     )
-                # Receipts go out after the cases (RQ works the outbound queue last).
+                # The last receipts may still be on their way when the last case arrives.
                 deadline = sent + TIMEOUT
                 while True:
                     try:

@@ -22,7 +22,23 @@ from gateway.core.config import Settings
 from gateway.core.db import make_engine, make_sessionmaker
 from gateway.core.privacy import Cipher, Pseudonymizer
 
-QUEUE_NAMES = ("intake", "forwarding", "outbound", "media")
+# The gateway's RQ queues, in the order every worker takes jobs from them (RQ's BLPOP
+# takes the first non-empty queue). The later a stage of a report, the earlier its
+# queue: a report already taken in is finished (receipt and messages to reporters,
+# forwarding, its media, the filing of a conversation gone silent) before the next
+# new message is started, so in a burst the first reporter waits for the reports
+# ahead of it, not for the whole burst (bench/burst.py measures it).
+#
+# Intake does not starve behind the stages ahead of it: a job there was made either
+# by work already taken in, a bounded number per report (a filing per conversation, a
+# receipt and a question or two per message, one forwarding per target, one download
+# per file), or by a person or the tracker (a reply, a status change), at the pace
+# they act. Retries wait their delay in RQ's scheduler, and the sweeper re-enqueues
+# at most one batch per table per pass, of rows already stored. So a new message
+# waits at most for the rest of the reports that came before it, and for what staff
+# sent meanwhile. `cleanup` (deleting providers' copies: nothing waits for it, it is
+# retried over days) comes last; a long burst delays it until intake is drained.
+QUEUE_NAMES = ("outbound", "forwarding", "media", "filing", "intake", "cleanup")
 
 
 def redis_from_url(url: str, socket_timeout: float | None = None) -> redis.Redis:

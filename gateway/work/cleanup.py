@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS = (60, 300, 900, 3600, 6 * 3600, 86400, 2 * 86400, 4 * 86400, 7 * 86400)
 FALLBACK_DELAY = timedelta(hours=1)  # a sent message whose delivery report never came
 MEDIA_WAIT = timedelta(minutes=10)  # look again this much later while media is still needed
-QUEUE = "media"  # slow provider calls; they must not hold back replies to reporters
+QUEUE = "cleanup"  # slow provider calls, nothing waits for them: the last queue (runtime.py)
 
 
 def schedule(

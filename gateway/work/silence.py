@@ -2,17 +2,23 @@
 
 A reporter may stop answering in the middle of the questions (the phone
 died, someone came in). The sweeper (`enqueue_silent`) finds the open
-conversations silent for longer than the timeout and enqueues one job each
-(`conversation-timeout-<id>` on the `intake` queue); the job files the
-report (gateway.conversation.filing) and sends the receipt to the address
-the conversation kept. A conversation that moved on meanwhile is left alone.
+conversations that are, or will be before its next pass, silent for the
+timeout, and schedules one job each (`conversation-timeout-<id>` on the
+`filing` queue) for the second the timeout ends; the job files the report
+(gateway.conversation.filing) and sends the receipt to the address the
+conversation kept. A conversation that moved on meanwhile is left alone.
+
+The `filing` queue is worked before `intake` (gateway.core.runtime): in a
+burst of new messages, a report whose reporter has gone quiet is filed, and
+its receipt sent, before the next new message is taken up.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from rq.job import Job
 from sqlalchemy import select
 
 from gateway.cases.outgoing import queue_message
@@ -26,6 +32,9 @@ from gateway.work import claims
 from gateway.work.effects import start
 
 log = logging.getLogger(__name__)
+QUEUE = "filing"
+KIND = "conversation-timeout"
+BATCH = 1000
 
 
 def file_if_silent(conversation_id: int) -> str:
@@ -61,20 +70,67 @@ def file_if_silent(conversation_id: int) -> str:
     return ConversationState.FILED.value
 
 
+def due_at(last_activity_at: datetime, timeout: timedelta) -> datetime:
+    """When a conversation's filing may run: the timeout after its last message, to the second.
+
+    RQ's scheduler keeps whole seconds (it drops the fraction): rounded up,
+    the job never runs a moment before the conversation is silent long enough.
+    """
+    due = last_activity_at + timeout
+    if due.microsecond:
+        due = due.replace(microsecond=0) + timedelta(seconds=1)
+    return due
+
+
 def enqueue_silent(gw: Gateway) -> int:
-    """Sweeper task: enqueue the filing of every conversation silent too long."""
-    cutoff = utcnow() - timedelta(seconds=gw.settings.intake_timeout_seconds)
+    """Sweeper task: schedule the filing of each conversation silent by the next sweep.
+
+    Each job is due the second its conversation has been silent for
+    INTAKE_TIMEOUT_SECONDS (RQ's scheduler enqueues it within a second), not
+    at the next sweep after that: a reporter would otherwise wait up to
+    SWEEP_INTERVAL_SECONDS (60 s by default) more for the receipt. Every
+    conversation is caught in time while the timeout is at least the sweep
+    interval (900 s and 60 s by default); a shorter one files at the next
+    sweep. Oldest first, so that the first reporters of a burst are filed
+    first. Returns how many jobs it enqueued or scheduled.
+    """
+    timeout = timedelta(seconds=gw.settings.intake_timeout_seconds)
+    horizon = utcnow() - timeout + timedelta(seconds=gw.settings.sweep_interval_seconds)
     with gw.sessions() as session:
-        ids = list(
-            session.scalars(
-                select(Conversation.id)
-                .where(
-                    Conversation.state == ConversationState.OPEN.value,
-                    Conversation.last_activity_at <= cutoff,
-                )
-                .limit(1000)
+        rows = session.execute(
+            select(Conversation.id, Conversation.last_activity_at)
+            .where(
+                Conversation.state == ConversationState.OPEN.value,
+                Conversation.last_activity_at <= horizon,
             )
-        )
-    for conversation_id in ids:
-        claims.enqueue(gw, "intake", file_if_silent, "conversation-timeout", conversation_id)
-    return len(ids)
+            .order_by(Conversation.last_activity_at, Conversation.id)
+            .limit(BATCH)
+        ).all()
+    waiting = _waiting(gw, [conversation_id for conversation_id, _ in rows])
+    enqueued = 0
+    for conversation_id, last_activity_at in rows:
+        if conversation_id in waiting:
+            continue
+        due = due_at(last_activity_at, timeout)
+        claims.enqueue(gw, QUEUE, file_if_silent, KIND, conversation_id, at=due)
+        enqueued += 1
+    return enqueued
+
+
+def _waiting(gw: Gateway, conversation_ids: list[int]) -> set[int]:
+    """The conversations whose filing job is already queued or scheduled, in one round trip.
+
+    `claims.enqueue` would find them too, one look-up each; a sweep every
+    second over a thousand open conversations would spend its time there.
+    """
+    jobs = Job.fetch_many(
+        [claims.job_id(KIND, cid) for cid in conversation_ids], connection=gw.redis
+    )
+    waiting = set()
+    for conversation_id, job in zip(conversation_ids, jobs, strict=True):
+        try:
+            if job is not None and job.get_status(refresh=False) in claims.LIVE_STATUSES:
+                waiting.add(conversation_id)
+        except Exception:  # noqa: BLE001, S112 - a half-written job hash: claims.enqueue replaces it
+            continue
+    return waiting
