@@ -334,6 +334,7 @@ def segments_per_report(backend: services.Backend) -> list[Row]:
     from gateway.core.providers import Channel, Provider, installed
     from gateway.core.runtime import Gateway
     from gateway.intake import submit as intake
+    from gateway.work.intake_relay import relay_all
 
     sent: list[str] = []
 
@@ -365,6 +366,7 @@ def segments_per_report(backend: services.Backend) -> list[Row]:
                 )
                 queues = [gw.queue("intake"), gw.queue("outbound")]  # no forwarding here
                 for _ in range(10):
+                    relay_all(gw)  # the announced message becomes its intake job
                     if not any(q.count for q in queues):
                         break
                     SimpleWorker(queues, connection=gw.redis).work(
@@ -375,6 +377,8 @@ def segments_per_report(backend: services.Backend) -> list[Row]:
             sent.clear()
             for text in ("Statement of what happened", "1", "3", "1", "At the market", "1"):
                 say(text)
+            if len(sent) < 6:
+                raise RuntimeError(f"{locale}: {len(sent)} messages sent for a whole report")
             segments = sum(measure(text).count for text in sent)
             encodings = sorted({measure(text).encoding for text in sent})
             rows.append(

@@ -14,20 +14,19 @@ from collections.abc import Mapping
 from types import ModuleType
 
 from flask import Flask, Response
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import channels.hotline_ivr
 import channels.sms
 import channels.telegram
 import channels.web_form
-from gateway import console
 from gateway.core import providers, runtime
 from gateway.core.config import Settings
 from gateway.core.privacy import install_log_redaction
 from gateway.core.providers import Registry
 from gateway.core.runtime import Gateway
-from gateway.web import attachments, demo_tracker, health, tracker_callback
-from gateway.web.request_limits import RequestLineLimit
 
 # The channel packages, each exposing `CHANNEL` (its blueprint, providers, commands, checks).
 CHANNEL_PACKAGES: tuple[ModuleType, ...] = (
@@ -42,7 +41,37 @@ DEFAULT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; media-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-GATEWAY_BLUEPRINTS: tuple[ModuleType, ...] = (health, attachments, tracker_callback, console)
+# Set on every answer that does not set them itself (header names in lower case to compare).
+DEFAULT_HEADERS = (
+    ("Content-Security-Policy", DEFAULT_CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    # Nothing dynamic is cached on a shared device or a proxy; static files set their own.
+    ("Cache-Control", "no-store"),
+)
+_DEFAULT_HEADER_KEYS = tuple((name.lower(), name, value) for name, value in DEFAULT_HEADERS)
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once.
+
+    Flask builds it for every request, needed or not (only the demo
+    simulators use a session); on a webhook that cost more than the
+    signature check. The serializer is rebuilt if the keys change.
+    """
+
+    def __init__(self) -> None:
+        self._built: tuple[tuple[object, ...], URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        fallbacks = app.config["SECRET_KEY_FALLBACKS"] or ()
+        keys = (app.secret_key, *fallbacks)
+        built = self._built
+        if built is None or built[0] != keys:
+            built = (keys, super().get_signing_serializer(app))
+            self._built = built
+        return built[1]
 
 
 def load_channels() -> Registry:
@@ -55,11 +84,19 @@ def create_app(
 ) -> Flask:
     """Build the web application.
 
+    The gateway's own endpoints and the console are imported here, not at the
+    top: the worker imports this module for `load_channels` and never serves
+    a page (bench/README.md, memory).
+
     Args:
         settings: `Settings`, or a mapping of environment names (tests), or
             None to read the environment.
         gateway: an existing `Gateway` to share (the demo and tests).
     """
+    from gateway import console
+    from gateway.web import attachments, demo_tracker, health, tracker_callback
+    from gateway.web.request_limits import RequestLineLimit
+
     if gateway is None:
         if settings is None:
             settings = Settings.load()
@@ -84,7 +121,7 @@ def create_app(
     proxies = int(gateway.settings.get("GATEWAY_TRUSTED_PROXIES", "0") or 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
-    for module in GATEWAY_BLUEPRINTS:
+    for module in (health, attachments, tracker_callback, console):
         app.register_blueprint(module.blueprint)
     registry = load_channels()
     for channel in registry.channels:
@@ -96,15 +133,15 @@ def create_app(
     if gateway.settings.get("GATEWAY_DEMO_TRACKER") == "1":
         app.register_blueprint(demo_tracker.blueprint)
 
+    app.session_interface = CookieSessions()
+
     @app.after_request
     def _headers(response: Response) -> Response:
         # Pages with a policy of their own (web form, console) keep it; the rest get this one.
-        response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        # Nothing dynamic is cached on a shared device or a proxy; static files set their own.
-        response.headers.setdefault("Cache-Control", "no-store")
+        present = {name.lower() for name, _value in response.headers}
+        for key, name, value in _DEFAULT_HEADER_KEYS:
+            if key not in present:
+                response.headers.add(name, value)
         return response
 
     logging.getLogger("werkzeug").disabled = True  # its access log carries client IPs

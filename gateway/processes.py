@@ -14,14 +14,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gunicorn.app.base import BaseApplication
-from gunicorn.http import message
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
 from gateway.app import create_app, load_channels
-from gateway.console.users import NewUser, create_user, reset_credentials
 from gateway.core import embedded_redis, runtime
 from gateway.core.accounts import User
 from gateway.core.config import (
@@ -34,16 +32,20 @@ from gateway.core.config import (
 )
 from gateway.core.db import make_engine, make_sessionmaker
 from gateway.core.embedded_redis import EmbeddedRedis
-from gateway.core.migrate import upgrade
 from gateway.core.privacy import Cipher
 from gateway.core.runtime import QUEUE_NAMES, Gateway, redis_from_url
 from gateway.core.states import Role
 from gateway.forwarders import validate
-from gateway.web.request_limits import MAX_REQUEST_LINE
-from gateway.web.server_log import ACCESS_LOG_FORMAT, PrivateLogger
+from gateway.work.intake_relay import RelayThread, relay_all
 from gateway.work.job_paths import migrate_queued_jobs
 from gateway.work.spool import SpoolLoader
 from gateway.work.sweeper import SweeperThread
+
+if TYPE_CHECKING:
+    from gateway.console.users import NewUser
+
+# What only one kind of process uses is imported in the function that starts it: the worker
+# never loads gunicorn, the console or Alembic (bench/README.md, memory).
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +101,21 @@ def _allow_long_request_lines() -> None:
     (and in quadratic time: 8 MB costs 5 s of a thread). Raising the cap to
     our own bound keeps a limit, answered 414 by gunicorn itself.
     """
+    from gunicorn.http import message
+
+    from gateway.web.request_limits import MAX_REQUEST_LINE
+
     if getattr(message, "MAX_REQUEST_LINE", 0) < MAX_REQUEST_LINE:
         message.MAX_REQUEST_LINE = MAX_REQUEST_LINE
 
 
 def run_server(settings: Settings, host: str, port: int, workers: int, threads: int) -> int:
     """The web application under gunicorn (gthread workers)."""
+    from gunicorn.app.base import BaseApplication
+
+    from gateway.web.request_limits import MAX_REQUEST_LINE
+    from gateway.web.server_log import ACCESS_LOG_FORMAT, PrivateLogger
+
     _check_forwarders(settings)
     _refuse_demo_settings(settings)
     _allow_long_request_lines()
@@ -159,7 +170,7 @@ def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) ->
     _check_forwarders(settings)
     _refuse_demo_settings(settings)
     embedded = _embedded_redis(settings)
-    thread = None
+    thread = relay_thread = None
     try:
         load_channels()
         gw = runtime.install(Gateway.from_settings(settings))
@@ -170,6 +181,13 @@ def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) ->
         thread = SweeperThread(gw) if sweeper else None
         if thread:
             thread.start()
+        try:
+            relay_all(gw)  # what the web tier announced while no worker ran
+        except Exception:  # noqa: BLE001 - the relay thread and the sweeper catch up
+            log.warning("announced inbound events not relayed at start", exc_info=True)
+        if not burst:
+            relay_thread = RelayThread(gw)
+            relay_thread.start()
         waiting = redis_from_url(
             settings.redis_url or embedded_redis.url(settings.data_dir),
             socket_timeout=WORKER_SOCKET_TIMEOUT,
@@ -180,6 +198,8 @@ def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) ->
     finally:
         if thread:
             thread.stop()
+        if relay_thread:
+            relay_thread.stop()
         if embedded is not None:
             embedded.stop()
     return 0
@@ -191,6 +211,8 @@ def demo_admin(settings: Settings) -> NewUser:
     Made on the first run; a later run gives it a new one-time password and
     keeps its TOTP secret, so an authenticator set up once keeps working.
     """
+    from gateway.console.users import create_user, reset_credentials
+
     engine = make_engine(settings.database_url)
     cipher = Cipher(settings.data_key)
     try:
@@ -312,6 +334,8 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
         if settings.uses_embedded_redis:
             redis = EmbeddedRedis(directory).start()
             env["REDIS_URL"] = redis.url
+        from gateway.core.migrate import upgrade
+
         upgrade(settings.database_url)
         admin = demo_admin(settings)
         command = [sys.executable, "-m", "gateway"]

@@ -1,10 +1,10 @@
 """The webhook path's shortcuts keep its guarantees: one row, one job of ids, committed first.
 
-Intake inserts with one prebuilt statement, enqueues a fresh row without
-looking for an existing job, and takes pooled PostgreSQL connections
-without a `SELECT 1`; these tests show that a redelivery still makes one
-job, that the job carries only the row id, and that a connection the
-server has closed is not handed out.
+Intake inserts with one prebuilt statement, announces a fresh row's id on a
+plain Redis list that the workers' relay turns into jobs, and takes pooled
+PostgreSQL connections without a `SELECT 1`; these tests show that a
+redelivery still makes one announcement and one job, that both carry only
+the row id, and that a connection the server has closed is not handed out.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from gateway.core.db import make_engine
+from gateway.core.db import driver_cursor, make_engine
 from gateway.core.inbound import InboundMessage
 from gateway.core.models import InboundEvent
 from gateway.intake import submit as intake
+from gateway.work.inbound import NEW_EVENTS_KEY
+from gateway.work.intake_relay import relay_all
 
 SENDER = "+243810000041"
 
@@ -36,7 +39,14 @@ def message(mid: str, text: str = "Statement for the intake path") -> InboundMes
     )
 
 
+def announced(gw) -> list[int]:  # type: ignore[no-untyped-def]
+    return [int(raw) for raw in gw.redis.lrange(NEW_EVENTS_KEY, 0, -1)]
+
+
 def queued_jobs(gw):  # type: ignore[no-untyped-def]
+    """The intake jobs, once the relay has made them of what was announced."""
+    relay_all(gw)
+    assert announced(gw) == []
     return gw.queue("intake").get_jobs()
 
 
@@ -55,6 +65,7 @@ def test_concurrent_redeliveries_make_one_row_and_one_job_of_ids(gw) -> None:  #
         thread.join()
     (event_id,) = {r.event_id for r in results}
     assert sum(not r.duplicate for r in results) == 1
+    assert announced(gw) == [event_id]
     jobs = queued_jobs(gw)
     assert [(job.id, job.args, job.kwargs) for job in jobs] == [
         (f"inbound-{event_id}", (event_id,), {})
@@ -80,6 +91,7 @@ def test_a_batch_is_stored_and_enqueued_in_order_with_its_repeat_deduplicated(gw
     }
     assert all(row.state == "pending" and row.attempts == 0 for row in rows)
     assert all(SENDER not in row.sender_pseudonym for row in rows)
+    assert announced(gw) == [first[0].event_id, results[0].event_id, results[2].event_id]
     assert [job.args for job in queued_jobs(gw)] == [
         (first[0].event_id,),
         (results[0].event_id,),
@@ -139,8 +151,30 @@ def test_a_webhook_after_the_database_ended_every_session_is_stored_not_spooled(
     if gw.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL sessions only")
     intake.submit(gw, [message("SM-before")])
-    with gw.engine.connect() as conn:
+    with gw.autocommit_engine().connect() as conn:  # the pool intake writes through
         pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
     _terminate(gw.settings.database_url, [pid])
     (result,) = intake.submit(gw, [message("SM-after")])
     assert not result.spooled and not result.duplicate and result.event_id
+
+
+def test_driver_errors_are_sqlalchemy_errors_and_a_broken_connection_is_dropped(
+    pg_schema_url,
+) -> None:  # type: ignore[no-untyped-def]
+    """Intake's INSERT goes through the driver's own cursor; its errors stay what callers catch."""
+    engine = make_engine(pg_schema_url, autocommit=True)
+    try:
+        with pytest.raises(ProgrammingError), driver_cursor(engine) as cursor:
+            cursor.execute("SELEC 1")
+        with driver_cursor(engine) as cursor:  # a statement error leaves the connection usable
+            cursor.execute("SELECT pg_backend_pid()")
+            first = cursor.fetchone()[0]
+        with pytest.raises(OperationalError), driver_cursor(engine) as cursor:
+            _terminate(pg_schema_url, [first])  # the server ends it while it is in use
+            cursor.execute("SELECT 1")
+        with driver_cursor(engine) as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            assert cursor.fetchone()[0] != first
+        assert engine.pool.checkedout() == 0
+    finally:
+        engine.dispose()

@@ -11,6 +11,8 @@ from gateway.cases.numbering import CaseNumber, damm_digit, parse_case_number
 from gateway.conversation.keywords import parse_command, parse_word
 from gateway.conversation.segments import measure
 from gateway.core.privacy import normalise_address, redact
+from gateway.forwarders.webhook import signed_headers
+from tests.test_hostile_input import changed, count_rows
 
 any_text = st.text(max_size=400)
 
@@ -72,9 +74,6 @@ json_values = st.recursive(
 @given(body=st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode())))
 def test_tracker_callback_never_answers_500(client, gw, tracker, body: bytes) -> None:  # type: ignore[no-untyped-def]
     """Signed or not, junk gets 400/403/404 and changes nothing (no case exists to change)."""
-    from gateway.forwarders.webhook import signed_headers
-    from tests.test_hostile_input import changed, count_rows
-
     for headers in (signed_headers(tracker.secret, body, "k"), {}):
         before = count_rows(gw)
         response = client.post("/tracker/callback", data=body, headers=headers)

@@ -59,6 +59,9 @@ STATUSES: dict[str, DeliveryStatus] = {
 OUTSIDE_WHATSAPP_WINDOW = 63016
 NOT_YET_DELETABLE = 20009
 RETRIED_HTTP = frozenset({401, 403, 408, 429})  # credentials being fixed, throttling
+# Twilio would send any message in the TwiML itself: the answer stays empty, replies go
+# out later through the REST API. Built once; the same bytes answer every request.
+EMPTY_TWIML = str(MessagingResponse())
 
 
 class TwilioWebhook(WebhookAdapter):
@@ -71,9 +74,7 @@ class TwilioWebhook(WebhookAdapter):
             raise Forbidden()
 
     def acknowledge(self, submitted: list[Submitted]) -> Response:
-        # Twilio would send any message in the TwiML itself: the answer stays empty,
-        # replies go out later through the REST API.
-        return Response(str(MessagingResponse()), status=200, mimetype="text/xml")
+        return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
 
 
 def _sender_identity(sender: str, wa_id: str | None) -> str:

@@ -6,14 +6,21 @@ import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, pool_size: int = 5) -> Engine:
-    """An engine tuned for the backend: WAL and a busy timeout on SQLite."""
+def make_engine(url: str, pool_size: int = 5, autocommit: bool = False) -> Engine:
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite.
+
+    `autocommit` (PostgreSQL only) makes every statement commit by itself on
+    every connection of the pool, rather than switching a connection into
+    and out of autocommit at each use: the webhook path's INSERT
+    (gateway/work/inbound.py).
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -29,6 +36,9 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # 1 MiB of page cache a connection rather than SQLite's 2: five pooled
+            # connections kept 10 MiB of the worker's (bench/README.md, memory).
+            cur.execute("PRAGMA cache_size=-1024")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -36,14 +46,12 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
             # IMMEDIATE takes the write lock up front: no deadlock between two
             # writers that both started by reading (SQLite's classic upgrade failure).
             # The audit chain relies on it too: an append reads the newest entry
-            # 1 MiB of page cache a connection rather than SQLite's 2: five pooled
-            # connections kept 10 MiB of the worker's (bench/README.md, memory).
-            cur.execute("PRAGMA cache_size=-1024")
             # under this lock (gateway/cases/audit.py).
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    engine = create_engine(url, pool_size=pool_size, max_overflow=10)
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    engine = create_engine(url, pool_size=pool_size, max_overflow=10, **options)
     event.listen(engine, "checkout", _drop_if_closed_by_server)
     return engine
 
@@ -74,3 +82,36 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def driver_cursor(engine: Engine) -> Iterator[Any]:
+    """A cursor of the database driver itself, on a connection of the engine's pool.
+
+    For the one statement whose cost matters most, the webhook's INSERT:
+    SQLAlchemy's execution layer cost as much again as the driver's
+    execution (bench/webhook.py). The pool, its check at checkout and its
+    error handling stay: a driver error is raised as SQLAlchemy's own
+    (`OperationalError` when the server is away, as callers expect), and a
+    connection it shows broken is dropped rather than handed out again.
+    """
+    dbapi = engine.dialect.loaded_dbapi
+    try:
+        connection = engine.raw_connection()
+    except dbapi.Error as exc:  # the pool passes a failed connect on as the driver raised it
+        raise DBAPIError.instance(None, None, exc, dbapi.Error, dialect=engine.dialect) from exc
+    try:
+        cursor = connection.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+    except dbapi.Error as exc:
+        broken = engine.dialect.is_disconnect(exc, connection.dbapi_connection, None)
+        if broken:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            None, None, exc, dbapi.Error, connection_invalidated=broken, dialect=engine.dialect
+        ) from exc
+    finally:
+        connection.close()

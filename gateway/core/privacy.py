@@ -18,6 +18,7 @@ import ipaddress
 import json
 import logging
 import re
+import threading
 from typing import Any
 
 import phonenumbers
@@ -58,12 +59,19 @@ __all__ = [
 ]
 
 
+# The last E.164 number this thread produced: normalising it again gives it back, so the
+# webhook path (the adapter normalises, then the pseudonym does) parses a number once.
+_last_normalised = threading.local()
+
+
 def normalise_address(address: str, default_region: str | None = None) -> str:
     """E.164 for anything that parses as a phone number; else the stable id as given.
 
     Operators send from names (`MTN`) and WhatsApp from business-scoped ids;
     those are kept as given (stripped), as docs/contract.md requires.
     """
+    if address == getattr(_last_normalised, "number", None):
+        return address
     candidate = address.strip()
     for prefix in ("whatsapp:", "tel:", "sms:"):
         if candidate.lower().startswith(prefix):
@@ -75,7 +83,9 @@ def normalise_address(address: str, default_region: str | None = None) -> str:
                 digits if digits.startswith("+") else "+" + digits, default_region
             )
             if phonenumbers.is_possible_number(number):
-                return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                _last_normalised.number = e164
+                return e164
         except phonenumbers.NumberParseException:
             pass
     return candidate

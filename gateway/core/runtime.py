@@ -75,6 +75,9 @@ class Gateway:
     cipher: Cipher
     pseudonyms: Pseudonymizer
     _queues: dict[str, Queue] = field(default_factory=dict, repr=False)
+    # Made from `engine` on first use, so a copy with another engine makes its own.
+    _autocommit: Engine | None = field(default=None, init=False, repr=False)
+    _autocommit_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Gateway:
@@ -99,8 +102,21 @@ class Gateway:
     def queues(self) -> list[Queue]:
         return [self.queue(name) for name in QUEUE_NAMES]
 
+    def autocommit_engine(self) -> Engine | None:
+        """PostgreSQL: a pool whose statements commit by themselves (intake's INSERTs)."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        with self._autocommit_lock:
+            if self._autocommit is None:
+                self._autocommit = make_engine(
+                    self.engine.url.render_as_string(hide_password=False), autocommit=True
+                )
+            return self._autocommit
+
     def close(self) -> None:
         self.engine.dispose()
+        if self._autocommit is not None:
+            self._autocommit.dispose()
         self.redis.close()
 
 

@@ -14,6 +14,7 @@ from gateway.console.signin_metrics import families as signin_families
 from gateway.core.models import Case, ForwardingAttempt, InboundEvent, OutboundMessage, OutboxEntry
 from gateway.core.runtime import Gateway
 from gateway.intake.metrics import latency_families
+from gateway.work.inbound import NEW_EVENTS_KEY
 
 blueprint = Blueprint("health", __name__)
 
@@ -109,6 +110,8 @@ class GatewayCollector:
         depth = GaugeMetricFamily("gateway_queue_depth", "Jobs waiting per queue", labels=["queue"])
         for queue in gw.queues():
             depth.add_metric([queue.name], queue.count)
+        # Messages stored by the web tier that no worker's relay has made jobs yet.
+        depth.add_metric(["announced"], gw.redis.llen(NEW_EVENTS_KEY))
         yield depth
         yield from latency_families(gw)
         yield from lookup_families(gw)

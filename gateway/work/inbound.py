@@ -1,11 +1,16 @@
-"""Inbound messages: stored once, enqueued, handed to their channel in the worker.
+"""Inbound messages: stored once, announced, handed to their channel in the worker.
 
 `store` does the least possible work on the webhook path: one INSERT per
 message, deduplicated by the (provider, provider message id) unique
 constraint, so concurrent or repeated deliveries of the same message make
-one row. `store_and_enqueue` then enqueues every new row in one Redis round
-trip; if Redis is down the rows are still stored and the sweeper enqueues
-them. `process_inbound` is the job that hands a stored event to its channel.
+one row. `store_and_announce` then pushes the ids of the new rows onto one
+plain Redis list (`NEW_EVENTS_KEY`) in one round trip, which the caller may
+share (the webhook's latency metric rides on it). Building an RQ job per
+request cost more than everything else on that path but the INSERT; the
+worker's relay (`gateway.work.intake_relay`) turns the ids into jobs
+instead, in batches. If Redis is down, or a relay dies holding ids, the rows
+are still stored and pending, and the sweeper enqueues them.
+`process_inbound` is the job that hands a stored event to its channel.
 
 The INSERT is one prebuilt Core statement (`INSERT … ON CONFLICT DO NOTHING
 RETURNING id`, compiled once and cached by SQLAlchemy) rather than an ORM
@@ -16,23 +21,28 @@ compiling it cost more than the database round trip itself (bench/webhook.py).
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from redis.client import Pipeline
+from sqlalchemy import Dialect, Engine, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.core.db import driver_cursor
 from gateway.core.inbound import InboundMessage
 from gateway.core.models import InboundEvent
 from gateway.core.runtime import Gateway, current
-from gateway.core.schema import utcnow
+from gateway.core.schema import as_utc, utcnow
 from gateway.core.states import WorkState
 from gateway.work import claims, cleanup, dispatch
 from gateway.work.effects import start
 
 log = logging.getLogger(__name__)
 MAX_INBOUND_ATTEMPTS = 10
+# Ids of inbound events stored by the web tier and not yet made jobs (oldest first).
+NEW_EVENTS_KEY = "complaint-gateway:inbound:new"
 
 _TABLE = InboundEvent.__table__
 _DEDUPE_KEY = ["provider", "provider_message_id"]
@@ -78,53 +88,104 @@ def _row(gw: Gateway, message: InboundMessage) -> dict[str, Any]:
         "sender_pseudonym": gw.pseudonyms.pseudonym(message.channel, message.sender),
         "payload_enc": gw.cipher.encrypt_json(message.payload()),
         "language_hint": message.language_hint,
-        "received_at": message.received_at,
+        "received_at": as_utc(message.received_at),
         "created_at": utcnow(),
         "state": WorkState.PENDING.value,
         "attempts": 0,
     }
 
 
-def _writer(gw: Gateway) -> AbstractContextManager[Connection]:
-    """The connection the INSERTs go through, each committed before `store` returns.
+_DRIVER_SQL: dict[tuple[str, str, tuple[str, ...]], tuple[str, str]] = {}
 
-    On PostgreSQL each INSERT commits by itself (autocommit): one round trip
-    instead of three (BEGIN, INSERT, COMMIT), and as durable. Should a later
-    message of a batch fail, the earlier ones are stored already: the batch
-    goes to the spool whole and the repeats are deduplicated when it is
-    loaded, and the sweeper enqueues the stored ones. On SQLite, where there
-    is no round trip to save, one transaction (the engine begins it IMMEDIATE).
+
+def _driver_sql(dialect: Dialect, columns: tuple[str, ...]) -> tuple[str, str]:
+    """The INSERT of `columns` and the look-up of a repeat as the driver takes them.
+
+    Compiled by SQLAlchemy from the same statements the SQLite path runs, once.
     """
-    if gw.engine.dialect.name == "postgresql":
-        return gw.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    return gw.engine.begin()
+    key = (dialect.name, dialect.driver, columns)
+    if key not in _DRIVER_SQL:
+        insert = _INSERT[dialect.name].compile(dialect=dialect, column_keys=list(columns))
+        _DRIVER_SQL[key] = (insert.string, _EXISTING.compile(dialect=dialect).string)
+    return _DRIVER_SQL[key]
 
 
-def store(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
-    """Insert the messages; every row is committed when this returns."""
-    rows = [_row(gw, message) for message in messages]  # hashing and encryption first
-    insert = _INSERT[gw.engine.dialect.name]
+def _store_autocommit(engine: Engine, rows: list[dict[str, Any]]) -> list[Submitted]:
+    """PostgreSQL: each INSERT commits by itself, one round trip, through the driver.
+
+    One round trip instead of three (BEGIN, INSERT, COMMIT), and as durable.
+    Should a later message of a batch fail, the earlier ones are stored
+    already: the batch goes to the spool whole, the repeats are deduplicated
+    when it is loaded, and the sweeper enqueues the stored ones.
+    """
     results: list[Submitted] = []
-    with _writer(gw) as conn:
+    with driver_cursor(engine) as cursor:
+        for row in rows:
+            insert, existing = _driver_sql(engine.dialect, tuple(row))
+            cursor.execute(insert, row)
+            found = cursor.fetchone()
+            if found is None:
+                cursor.execute(existing, row)
+                results.append(Submitted(cursor.fetchone()[0], duplicate=True))
+            else:
+                results.append(Submitted(found[0], duplicate=False))
+    return results
+
+
+# SQLite has one writer at a time, and a writer that finds the database locked polls it,
+# sleeping longer each time (1, 2, 5 … 100 ms). The threads of one web process queue here
+# instead, each woken the moment the one before has committed; only the other processes'
+# writers still meet SQLite's polling (bench/README.md, webhook: the p99 on SQLite).
+_SQLITE_WRITERS = threading.Lock()
+
+
+def _store_in_transaction(engine: Engine, rows: list[dict[str, Any]]) -> list[Submitted]:
+    """SQLite: one transaction (the engine begins it IMMEDIATE); no round trip to save."""
+    insert = _INSERT[engine.dialect.name]
+    results: list[Submitted] = []
+    with _SQLITE_WRITERS, engine.begin() as conn:
         for row in rows:
             new_id = conn.execute(insert, row).scalar_one_or_none()
             if new_id is None:
-                existing = conn.execute(_EXISTING, row).scalar_one()
-                results.append(Submitted(existing, duplicate=True))
+                found = conn.execute(_EXISTING, row).scalar_one()
+                results.append(Submitted(found, duplicate=True))
             else:
                 results.append(Submitted(new_id, duplicate=False))
     return results
 
 
-def store_and_enqueue(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
-    """Persist messages (deduplicated) and enqueue the new ones; raises if the database is away."""
+def store(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
+    """Insert the messages; every row is committed when this returns."""
+    rows = [_row(gw, message) for message in messages]  # hashing and encryption first
+    autocommit = gw.autocommit_engine()
+    if autocommit is not None:
+        return _store_autocommit(autocommit, rows)
+    return _store_in_transaction(gw.engine, rows)
+
+
+def store_and_announce(
+    gw: Gateway,
+    messages: list[InboundMessage],
+    also: Callable[[Pipeline], None] | None = None,
+) -> list[Submitted]:
+    """Persist messages (deduplicated) and announce the new ones; raises if the database is away.
+
+    `also` adds its own commands to the announcing round trip (it runs even when
+    every message was a repeat). A Redis failure is logged, never raised: the
+    rows are committed, and the sweeper enqueues them.
+    """
     results = store(gw, messages)
     new = [result.event_id for result in results if not result.duplicate]
-    if new:
+    if new or also is not None:
         try:
-            enqueue_new_inbound(gw, new)
+            pipe = gw.redis.pipeline(transaction=False)
+            if new:
+                pipe.rpush(NEW_EVENTS_KEY, *new)
+            if also is not None:
+                also(pipe)
+            pipe.execute()
         except Exception:  # noqa: BLE001 - stored; the sweeper will enqueue them
-            log.warning("inbound events %s stored but not enqueued; sweeper will", new)
+            log.warning("inbound events %s stored but not announced; sweeper will", new)
     return results
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from gateway.core.inbound import InboundMessage, MediaRef
 from gateway.core.privacy import InvalidToken
 from gateway.core.runtime import Gateway
-from gateway.work.inbound import store_and_enqueue
+from gateway.work.inbound import store_and_announce
 
 log = logging.getLogger(__name__)
 SUFFIX = ".msg"
@@ -156,7 +156,7 @@ def load(gw: Gateway) -> int:
             log.error("a spooled message cannot be read; kept as %s", path.stem + BAD_SUFFIX)
             continue
         try:
-            results = store_and_enqueue(gw, [message])
+            results = store_and_announce(gw, [message])
         except Exception:  # noqa: BLE001 - the database is still down: keep the file
             os.rename(claimed, path)
             log.warning("spooled message not loaded yet; will retry")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rq import SimpleWorker
 
 from gateway.core.runtime import Gateway
+from gateway.work.intake_relay import relay_all
 
 
 class BurstWorker(SimpleWorker):
@@ -23,8 +24,12 @@ class BurstWorker(SimpleWorker):
 
 
 def run_jobs(gw: Gateway, rounds: int = 10) -> None:
-    """Work every queue until empty (jobs may enqueue more, e.g. retries)."""
+    """Work every queue until empty (jobs may enqueue more, e.g. retries).
+
+    Inbound events announced by intake become jobs first, as a worker's relay makes them.
+    """
     for _ in range(rounds):
+        relay_all(gw)
         if not any(q.count for q in gw.queues()):
             return
         BurstWorker(gw.queues(), connection=gw.redis).work(burst=True, logging_level="ERROR")
