@@ -63,6 +63,23 @@ def job_id(kind: str, row_id: int) -> str:
     return f"{kind}-{row_id}"
 
 
+def _live(job: Job | None) -> bool:
+    try:
+        return job is not None and job.get_status(refresh=False) in LIVE_STATUSES
+    except Exception:  # noqa: BLE001 - a half-written job hash: replace it
+        return False
+
+
+def _waiting(gw: Gateway, jids: list[str]) -> list[bool]:
+    """For each job id, whether that job still waits to run; one round trip as a rule."""
+    try:
+        return [_live(job) for job in Job.fetch_many(jids, connection=gw.redis)]
+    except Exception:  # noqa: BLE001 - RQ refuses a half-written job hash: look at each
+        if len(jids) == 1:
+            return [False]
+        return [_waiting(gw, [jid])[0] for jid in jids]
+
+
 def enqueue(
     gw: Gateway,
     queue_name: str,
@@ -73,13 +90,8 @@ def enqueue(
 ) -> None:
     """Enqueue `func(row_id)` unless a job for that row is already waiting."""
     jid = job_id(kind, row_id)
-    existing = Job.fetch_many([jid], connection=gw.redis)[0]
-    if existing is not None:
-        try:
-            if existing.get_status(refresh=False) in LIVE_STATUSES:
-                return
-        except Exception:  # noqa: BLE001 - a half-written job hash: replace it
-            existing = None
+    if _waiting(gw, [jid])[0]:
+        return
     queue = gw.queue(queue_name)
     with gw.redis.pipeline() as pipe:
         if at is not None and at > utcnow():
@@ -106,3 +118,27 @@ def enqueue_new(
             jid = job_id(kind, row_id)
             queue.enqueue_call(func, (row_id,), job_id=jid, pipeline=pipe, **JOB_OPTIONS)
         pipe.execute()
+
+
+def enqueue_missing(
+    gw: Gateway, queue_name: str, func: Callable[..., Any], kind: str, row_ids: list[int]
+) -> int:
+    """Enqueue `func(row_id)` for each row that has no job waiting; how many were enqueued.
+
+    What `enqueue` does for one row, for many in two round trips (one look-up of
+    every job, one pipeline of the missing ones): the sweeper's pass over a burst,
+    where most rows already wait in a queue, cost a round trip per row.
+    """
+    if not row_ids:
+        return 0
+    jids = [job_id(kind, row_id) for row_id in row_ids]
+    waiting = _waiting(gw, jids)
+    missing = [row_id for row_id, live in zip(row_ids, waiting, strict=True) if not live]
+    if missing:
+        queue = gw.queue(queue_name)
+        with gw.redis.pipeline() as pipe:
+            for row_id in missing:
+                jid = job_id(kind, row_id)
+                queue.enqueue_call(func, (row_id,), job_id=jid, pipeline=pipe, **JOB_OPTIONS)
+            pipe.execute()
+    return len(missing)

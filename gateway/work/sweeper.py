@@ -32,11 +32,11 @@ from gateway.core.models import (
 from gateway.core.runtime import Gateway
 from gateway.core.schema import utcnow
 from gateway.core.states import WorkState
-from gateway.work import cleanup, spool
-from gateway.work.forwarding import enqueue_outbox
-from gateway.work.inbound import enqueue_inbound
+from gateway.work import claims, cleanup, spool
+from gateway.work.forwarding import forward
+from gateway.work.inbound import process_inbound
 from gateway.work.media_fetch import enqueue as enqueue_media
-from gateway.work.outbound import enqueue_outbound
+from gateway.work.outbound import send_outbound
 from gateway.work.silence import enqueue_silent
 
 log = logging.getLogger(__name__)
@@ -81,12 +81,10 @@ def sweep(gw: Gateway) -> SweepResult:
         outbound = _due_ids(session, OutboundMessage, has_schedule=True)
         media = _due_ids(session, MediaDownload, has_schedule=True)
         cleanups = _due_ids(session, ProviderCleanup, has_schedule=True)
-    for event_id in inbound:
-        enqueue_inbound(gw, event_id)
-    for outbox_id in outbox:
-        enqueue_outbox(gw, outbox_id)
-    for message_id in outbound:
-        enqueue_outbound(gw, message_id)
+    # Two round trips a table: in a burst most of these rows wait in a queue already.
+    claims.enqueue_missing(gw, "intake", process_inbound, "inbound", inbound)
+    claims.enqueue_missing(gw, "forwarding", forward, "forward", outbox)
+    claims.enqueue_missing(gw, "outbound", send_outbound, "outbound", outbound)
     for download_id in media:
         enqueue_media(gw, download_id)
     for cleanup_id in cleanups:
