@@ -135,10 +135,5 @@ def enqueue_missing(
     waiting = _waiting(gw, jids)
     missing = [row_id for row_id, live in zip(row_ids, waiting, strict=True) if not live]
     if missing:
-        queue = gw.queue(queue_name)
-        with gw.redis.pipeline() as pipe:
-            for row_id in missing:
-                jid = job_id(kind, row_id)
-                queue.enqueue_call(func, (row_id,), job_id=jid, pipeline=pipe, **JOB_OPTIONS)
-            pipe.execute()
+        enqueue_new(gw, queue_name, func, kind, missing)
     return len(missing)
