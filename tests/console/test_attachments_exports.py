@@ -6,8 +6,8 @@ import io
 import json
 import re
 import zipfile
-import zlib
 
+import pikepdf
 from sqlalchemy import select
 
 from gateway.cases.reports import NewAttachment, NewReport
@@ -89,15 +89,24 @@ def test_zip_export_holds_the_report_and_attachments_and_is_audited(gw, signed_i
 
 
 def _pdf_text(data: bytes) -> str:
-    """The text drawn by the PDF's content streams (core fonts write it literally)."""
+    """The text drawn by the pages' content streams (core fonts write it literally).
+
+    The streams are read with pikepdf, page by page, not found by a pattern in the
+    file's bytes: an embedded image's bytes could hold what looks like a stream's end.
+    """
     text = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        try:
-            stream = zlib.decompress(stream)
-        except zlib.error:
-            continue
-        text += [m.decode("latin-1") for m in re.findall(rb"\((.*?)\) ?Tj", stream)]
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            for stream in _contents(page.obj.Contents):
+                text += [m.decode("latin-1") for m in re.findall(rb"\((.*?)\) ?Tj", stream)]
     return " ".join(text)
+
+
+def _contents(contents: pikepdf.Object) -> list[bytes]:
+    """A page's content: one stream or an array of them, decompressed."""
+    if isinstance(contents, pikepdf.Array):
+        return [item.read_bytes() for item in contents]
+    return [contents.read_bytes()]
 
 
 def test_pdf_export_holds_the_report_and_is_audited(gw, signed_in, monkeypatch) -> None:  # type: ignore[no-untyped-def]
