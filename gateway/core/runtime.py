@@ -104,6 +104,8 @@ class Gateway:
 
     def autocommit_engine(self) -> Engine | None:
         """PostgreSQL: a pool whose statements commit by themselves (intake's INSERTs)."""
+        if self._autocommit is not None:  # every webhook asks: no lock once it is made
+            return self._autocommit
         if self.engine.dialect.name != "postgresql":
             return None
         with self._autocommit_lock:
