@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -43,3 +44,17 @@ def wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within 60 s; see {log}")
+
+
+def serve_gateway(
+    env: dict[str, str], data_dir: Path, log: Path, workers: int = 2, threads: int = 4
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The real `complaint-gateway serve` on a free port, once it answers; and its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", str(workers), "--threads", str(threads)]
+    command += ["--data-dir", str(data_dir)]
+    server = spawn(command, env, log)
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/healthz", server, log)
+    return server, base

@@ -32,7 +32,6 @@ import math
 import os
 import re
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -44,7 +43,7 @@ import httpx
 from bench import Row
 from bench import _services as services
 from bench import _workers as workers
-from bench._processes import free_port, spawn, wait_http
+from bench._processes import serve_gateway
 from bench._tracker import AcceptingTracker
 from bench.pipeline import job_floor
 from tests.support.providers import AT_API_KEY, AT_USERNAME, Call, ProviderAPI
@@ -122,18 +121,6 @@ def _send_all(base: str) -> tuple[dict[str, float], Counter[int]]:
     return posted, statuses
 
 
-def _serve(backend: services.Backend, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    command = [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--workers", "2", "--threads", "4"]
-    command += ["--data-dir", str(backend.directory)]
-    log = backend.directory / "burst-web.log"
-    server = spawn(command, env, log)
-    base = f"http://127.0.0.1:{port}"
-    wait_http(f"{base}/healthz", server, log)
-    return server, base
-
-
 def _check(gw, tracker: AcceptingTracker, api: TimedProviderAPI) -> str:  # type: ignore[no-untyped-def]
     """What the run left, or RuntimeError unless each reporter has one case and one receipt."""
     from sqlalchemy import func, select
@@ -182,7 +169,9 @@ def burst(backend: services.Backend) -> tuple[list[float], str]:
             log = backend.directory / "burst-workers.log"
             args = ["gateway", "--data-dir", str(backend.directory)]
             processes.extend(workers.start(args, env, log) for _ in range(WORKERS))
-            server, base = _serve(backend, env)
+            server, base = serve_gateway(
+                env, backend.directory, backend.directory / "burst-web.log"
+            )
             processes.append(server)
             gw = runtime.install(
                 Gateway.from_settings(Settings.from_mapping(env, backend.directory))

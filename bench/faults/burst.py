@@ -29,7 +29,6 @@ from __future__ import annotations
 import os
 import random
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -39,6 +38,7 @@ import httpx
 
 from bench import _services as services
 from bench import _workers as workers
+from bench._processes import serve_gateway
 from bench._tracker import AcceptingTracker
 from bench.faults import FaultFailed
 
@@ -95,20 +95,6 @@ def _send_all(base: str, numbers: list[int]) -> Counter[int]:
     for thread in threads:
         thread.join()
     return statuses
-
-
-def _serve(backend: services.Backend, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    from bench._processes import free_port, spawn, wait_http
-
-    port = free_port()
-    command = [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--workers", "2", "--threads", "4"]
-    command += ["--data-dir", str(backend.directory)]
-    log = backend.directory / "burst-web.log"
-    server = spawn(command, env, log)
-    base = f"http://127.0.0.1:{port}"
-    wait_http(f"{base}/healthz", server, log)
-    return server, base
 
 
 def check(gw, tracker: AcceptingTracker, api, distinct: int) -> str:  # type: ignore[no-untyped-def]
@@ -170,7 +156,9 @@ def burst(backend: services.Backend) -> str:
             log = backend.directory / "burst-workers.log"
             args = ["gateway", "--data-dir", str(backend.directory)]
             processes.extend(workers.start(args, env, log) for _ in range(WORKERS))
-            server, base = _serve(backend, env)
+            server, base = serve_gateway(
+                env, backend.directory, backend.directory / "burst-web.log"
+            )
             processes.append(server)
             gw = runtime.install(
                 Gateway.from_settings(Settings.from_mapping(env, backend.directory))
