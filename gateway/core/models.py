@@ -80,6 +80,9 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(16), default=CaseStatus.RECEIVED.value, index=True)
     channel: Mapped[str] = mapped_column(String(32), index=True)
     provider: Mapped[str | None] = mapped_column(String(32))
+    # How a report taken by a person reached them (channel "in_person"):
+    # in_person, paper, phone_call_to_staff, community_network.
+    received_via: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(32))
     danger_now: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -396,3 +399,42 @@ class DailyCountStale(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, index=True)
+
+
+class IntakeImport(Base):
+    """One row of an imported batch of paper forms, filed once as one case.
+
+    `source_key` is the SHA-256 of what identifies the row (its form's
+    instance id, else its whole content), so that importing the same file
+    again files nothing (gateway/cases/intake_import.py).
+    """
+
+    __tablename__ = "intake_imports"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Referral(Base):
+    """A referral of the person who reported to a service (medical, psychosocial, ...).
+
+    Recorded by a focal point on the case page, every change audited. No
+    contact detail of anyone is kept here; `note_enc` is encrypted.
+    """
+
+    __tablename__ = "referrals"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    service: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    offered_on: Mapped[date] = mapped_column(Date)
+    decision: Mapped[str] = mapped_column(String(16))  # offered, accepted, declined
+    assistance_received: Mapped[str] = mapped_column(String(16))  # unknown, yes, no
+    follow_up_on: Mapped[date | None] = mapped_column(Date, index=True)
+    note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -17,7 +17,7 @@ from rq import Queue
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.core import embedded_redis
+from gateway.core import assistance, embedded_redis
 from gateway.core.config import Settings
 from gateway.core.db import make_engine, make_sessionmaker
 from gateway.core.privacy import Cipher, Pseudonymizer
@@ -81,6 +81,7 @@ class Gateway:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Gateway:
+        assistance.directory(settings)  # a wrong ASSISTANCE_FILE stops start-up (ConfigError)
         engine = make_engine(settings.database_url)
         redis_url = settings.redis_url or embedded_redis.url(settings.data_dir)
         return cls(
