@@ -48,8 +48,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.core.accounts import User
-from gateway.core.models import Case, CaseEvent, DailyCount, DailyCountStale
+from gateway.core.models import Case, CaseEvent
 from gateway.core.states import CaseEventKind
+from gateway.core.statistics_tables import DailyCount, DailyCountStale
 
 ALL = "*"  # in a row's channel, category or language: any value
 NOT_GIVEN = "none"  # a case without a category

@@ -24,14 +24,14 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-# The console's tables (users, their sessions, the audit log) are defined there;
-# imported so that they join the metadata with these (cases.assignee_id refers to users).
-from gateway.core import accounts  # noqa: F401
+# The console's tables (users, their sessions, the audit log) and the statistics page's
+# daily counts are defined in modules of their own; imported so that they join the
+# metadata with these (cases.assignee_id refers to users).
+from gateway.core import accounts, statistics_tables  # noqa: F401
 from gateway.core.schema import Base, UTCDateTime, utcnow
 from gateway.core.states import CaseStatus, ConversationState, WorkState
 
@@ -367,38 +367,6 @@ Index("ix_cases_counts", Case.status, Case.danger_now, Case.child_involved, Case
 Index("ix_cases_language", Case.language)
 Index("ix_conversations_due", Conversation.state, Conversation.last_activity_at)
 Index("ix_case_events_response", CaseEvent.kind, CaseEvent.created_at)
-
-
-class DailyCount(Base):
-    """Cases received on one UTC day with one channel, category and language ("*": any).
-
-    Pre-computed for the statistics page (gateway/cases/daily_counts.py):
-    `response_us` holds each responded case's exact time to first response,
-    in microseconds, sorted, space-separated, so that medians stay exact.
-    """
-
-    __tablename__ = "daily_counts"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
-    category: Mapped[str] = mapped_column(String(32), primary_key=True)
-    language: Mapped[str] = mapped_column(String(16), primary_key=True)
-    reports: Mapped[int] = mapped_column(Integer)
-    responded: Mapped[int] = mapped_column(Integer)
-    response_us: Mapped[str] = mapped_column(Text, default="")
-
-
-class DailyCountStale(Base):
-    """A day whose daily counts a change made stale, written in the change's transaction.
-
-    Insert-only (no row lock shared between writers); the sweeper deletes the
-    marks it read once it has counted the day again.
-    """
-
-    __tablename__ = "daily_counts_stale"
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, index=True)
 
 
 class IntakeImport(Base):

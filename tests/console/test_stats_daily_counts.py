@@ -29,8 +29,9 @@ from gateway.cases.reports import NewReport
 from gateway.console import stats
 from gateway.core.accounts import User
 from gateway.core.migrate import alembic_config, upgrade
-from gateway.core.models import Case, CaseEvent, DailyCount, DailyCountStale
+from gateway.core.models import Case, CaseEvent
 from gateway.core.states import CaseEventKind, Role
+from gateway.core.statistics_tables import DailyCount, DailyCountStale
 from gateway.work.reporter import submit_report
 from gateway.work.sweeper import sweep
 
