@@ -21,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import channels.hotline_ivr
 import channels.sms
 import channels.telegram
+import channels.ussd
 import channels.web_form
 from gateway.core import providers, runtime
 from gateway.core.config import Settings
@@ -34,6 +35,7 @@ CHANNEL_PACKAGES: tuple[ModuleType, ...] = (
     channels.sms,
     channels.web_form,
     channels.hotline_ivr,
+    channels.ussd,
 )
 # The policy of every answer that sets none of its own (JSON, TwiML, the demo pages):
 # nothing from elsewhere, no script, no framing; inline style for the demo pages.

@@ -298,6 +298,8 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
         # The demo phone (/demo/sms) writes through the real Kannel endpoint; its answers
         # come back to the demo's stand-in for smsbox's sendsms unless a Kannel is set.
         env.setdefault("KANNEL_CALLBACK_KEY", secrets.token_urlsafe(24))
+        # The demo USSD menu (/demo/ussd) calls the real Africa's Talking USSD endpoint.
+        env.setdefault("AFRICASTALKING_CALLBACK_KEY", secrets.token_urlsafe(24))
         if not env.get("KANNEL_SENDSMS_URL"):
             env["KANNEL_SENDSMS_URL"] = f"{base}/demo/sms/sendsms"
             env["KANNEL_USERNAME"] = "demo"
@@ -347,7 +349,10 @@ def run_demo(data_dir: str | None, port: int, host: str) -> int:
                 )
         phone = ""
         if env.get("GATEWAY_DEMO_TRACKER") == "1":
-            phone = f"\n  SMS phone:     {base}/demo/sms\n  Hotline call:  {base}/demo/ivr"
+            phone = (
+                f"\n  SMS phone:     {base}/demo/sms\n  USSD menu:     {base}/demo/ussd"
+                f"\n  Hotline call:  {base}/demo/ivr"
+            )
         print(
             f"""
 Complaint gateway demo is running (data in {directory}).

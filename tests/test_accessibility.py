@@ -87,6 +87,7 @@ def site(sqlite_template: Path, embedded_redis_url: str) -> Iterator[Site]:
         CASE_TRACKER_SECRET=tracker.secret,
         GATEWAY_DEMO_TRACKER="1",
         KANNEL_CALLBACK_KEY="made-up-kannel-key",
+        AFRICASTALKING_CALLBACK_KEY="made-up-africastalking-key",
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
     )
@@ -265,6 +266,14 @@ def demo_sms(page: Any, site: Site) -> None:
     assert page.locator("textarea").count() == 1  # ready: a box to write in
 
 
+def demo_ussd(page: Any, site: Site) -> None:
+    """The demo USSD menu in the middle of a session: a screen and a box to answer in."""
+    _open(page, f"{site.url}/demo/ussd")
+    page.click("button[type=submit]")  # dial
+    page.locator("div.screen").wait_for()
+    assert page.locator("input#text").count() == 1
+
+
 def demo_ivr(page: Any, site: Site) -> None:
     _open(page, f"{site.url}/demo/ivr")
     assert page.locator("text=Call the hotline").count() == 1
@@ -385,6 +394,7 @@ PAGES = [
     *(
         Page(go, "anonymous")  # a browser of its own: the staff's one stays signed in
         for go in (
+            demo_ussd,
             console_login,
             console_login_failed,
             console_signed_in_after_failures,

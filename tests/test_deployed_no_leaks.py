@@ -53,6 +53,7 @@ from tests.channels.hotline_ivr import phone as ivr_phone
 from tests.channels.sms import harness
 from tests.channels.telegram.conftest import TOKEN as TELEGRAM_TOKEN
 from tests.channels.telegram.conftest import Reporter as TelegramReporter
+from tests.channels.ussd.conftest import Phone as UssdPhone
 from tests.channels.web_form.conftest import receipt_of, send_report
 from tests.channels.web_form.nojs import Browser, main_form
 from tests.support import providers
@@ -116,6 +117,8 @@ KANNEL_GET = SmsReporter("kannel-get", "kannel-get", "+243810000080", "Bakongolo
 KANNEL_POST = SmsReporter("kannel-post", "kannel-post", "+243810000082", "Tshisekedulu")
 KANNEL_ARABIC = SmsReporter("kannel-arabic", "kannel-get", "+243810000083", ARABIC_WORD)
 SMS_REPORTERS = (TWILIO_SMS, WHATSAPP, AFRICASTALKING, KANNEL_GET, KANNEL_POST, KANNEL_ARABIC)
+USSD_DONE = SmsReporter("ussd", "africastalking", "+243810000084", "Ngombelonga")
+USSD_CUT = SmsReporter("ussd-cut", "africastalking", "+243810000085", "Kisangamboka")
 TELEGRAM_WORD = "Lukundulaba"
 WEB_WORD = "Kabasellemba"
 
@@ -174,6 +177,19 @@ def drive(run: Run, port: int) -> None:
         run.answers["web reply"] = browser.submit(main_form(found).fill(text=REPLY)).status_code
     del client.headers["X-Forwarded-For"]
 
+    # USSD: a session walked to its last screen (a `*` typed in the statement), and one the
+    # operator cuts after the statement, whose reporter agreed to an SMS receipt.
+    for reporter, consent, last in ((USSD_DONE, "2", "2"), (USSD_CUT, "1", None)):
+        phone = UssdPhone(client, f"ATUid_{reporter.label}", reporter.number, key=harness.AT_KEY)
+        phone.dial()
+        for value in ("1", "1", "1", "2", consent, f"{reporter.word} * near {PLACE}", last):
+            if value is not None:
+                phone.press(value)
+        run.answers[reporter.label] = 200 if phone.screens[-1][:4] in ("CON ", "END ") else 500
+        found = re.search(r"(\d{4}-\d{6}-\d)\nPIN: (\d{3}) (\d{3})", phone.screens[-1])
+        if found:
+            run.receipts[reporter.label] = (found.group(1), found.group(2) + found.group(3))
+
     # The hotline: a caller checks the web report by keypad (case number #, PIN #).
     call = ivr_phone.Phone(client, caller=CALLER, token=providers.TWILIO_TOKEN)  # type: ignore[arg-type]
     call.dial().press("1").press("2").press(re.sub(r"\D", "", number) + "#").press(pin + "#")
@@ -198,6 +214,11 @@ def drive(run: Run, port: int) -> None:
             lambda r=reporter: receipt_in(texts_to(run, r)),
             run.processes,
         )
+    run.receipts[USSD_CUT.label] = wait_until(
+        "the SMS receipt of the cut USSD session",
+        lambda: receipt_in(texts_to(run, USSD_CUT)),
+        run.processes,
+    )
     run.receipts["telegram"] = wait_until(
         "the receipt on Telegram",
         lambda: receipt_in([m.get("text", "") for m in run.telegram.sent(TELEGRAM_USER["id"])]),
@@ -211,7 +232,7 @@ def drive(run: Run, port: int) -> None:
     )
     wait_until(
         "every case at the tracker",
-        lambda: len(run.tracker.cases) >= len(SMS_REPORTERS) + 2,
+        lambda: len(run.tracker.cases) >= len(SMS_REPORTERS) + 4,
         run.processes,
     )
     client.close()
@@ -335,6 +356,9 @@ def reporter_data() -> dict[str, list[bytes]]:
         found[f"{reporter.label} number"] = [f.encode() for f in number_forms(reporter.number)]
         found[f"{reporter.label} report"] = word_forms(reporter.word)
     found["whatsapp profile name"] = word_forms("Kiberiti")
+    for reporter in (USSD_DONE, USSD_CUT):
+        found[f"{reporter.label} number"] = [f.encode() for f in number_forms(reporter.number)]
+        found[f"{reporter.label} report"] = word_forms(reporter.word)
     found["caller number"] = [f.encode() for f in number_forms(CALLER)]
     found["telegram chat id"] = [str(TELEGRAM_USER["id"]).encode()]
     for name in ("first_name", "last_name", "username"):
@@ -361,6 +385,8 @@ def answered(run: Run) -> list[str]:
         "tracker callback": 200,
         "web status shows the message": 200,
         "hotline status check": 200,
+        USSD_DONE.label: 200,
+        USSD_CUT.label: 200,
         "malformed request line": 400,
         "malformed header": 400,
         "request line over the limit": 414,

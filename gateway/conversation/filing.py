@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from gateway.cases.filing import file_report
+from gateway.cases.filing import Receipt, file_report
 from gateway.cases.reports import Affected, Category, NewReport
 from gateway.conversation import follow_up
 from gateway.conversation.texts import receipt_text
@@ -28,6 +28,7 @@ class Filed:
     case_id: int
     receipt: str
     address: str | None
+    numbers: Receipt  # for a channel that shows them at once (USSD's last screen)
 
 
 def file_conversation(session: Session, gw: Gateway, conversation: Conversation) -> Filed | None:
@@ -76,4 +77,4 @@ def file_conversation(session: Session, gw: Gateway, conversation: Conversation)
     )
     conversation.state = ConversationState.FILED.value
     conversation.case_id = receipt.case_id
-    return Filed(receipt.case_id, receipt_text(conversation.language, receipt), address)
+    return Filed(receipt.case_id, receipt_text(conversation.language, receipt), address, receipt)
