@@ -360,6 +360,14 @@ def console_user_created(page: Any, site: Site) -> None:
     page.locator("main code").first.wait_for()
 
 
+def console_intake_filed(page: Any, site: Site) -> None:
+    """A report received in person, filed: the slip with number and PIN."""
+    console_path("/console/intake")(page, site)
+    page.fill("#narrative", "Told at the health post on Tuesday.")
+    page.locator("form.intake button[type=submit]").click()
+    page.locator("section.slip").wait_for()
+
+
 @dataclass(frozen=True)
 class Page:
     """A page in one state: `who` opens it, `go` brings it there."""
@@ -386,6 +394,7 @@ PAGES = [
             status_page,
             status_page_after_reply,
             demo_sms,
+            demo_ussd,
             demo_ivr,
             demo_ivr_call,
             demo_tracker,
@@ -394,7 +403,6 @@ PAGES = [
     *(
         Page(go, "anonymous")  # a browser of its own: the staff's one stays signed in
         for go in (
-            demo_ussd,
             console_login,
             console_login_failed,
             console_signed_in_after_failures,
@@ -416,6 +424,9 @@ PAGES = [
             console_path("/console/settings"),
             console_path("/console/health"),
             console_path("/console/password"),
+            console_path("/console/intake"),
+            console_path("/console/intake?lang=ar"),
+            console_intake_filed,
             console_path("/console/cases/0000-000000-0", 404),  # the console's error page
         )
     ),

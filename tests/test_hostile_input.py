@@ -547,6 +547,7 @@ IVR_STEPS = [
     "file",
     "receipt",
     "dialed",
+    "help",
     "case-number",
     "pin",
 ]

@@ -5,7 +5,8 @@ as media still at Twilio: the worker fetches it and forwarding waits for
 it (recordings.py). The case number and PIN are read digit by digit,
 slowly, twice; 1 reads them again, and when someone is in danger and the
 staffed line is open, 2 connects the caller (`<Dial>`,
-https://www.twilio.com/docs/voice/twiml/dial). Call and recording status
+https://www.twilio.com/docs/voice/twiml/dial); with a help services
+directory, 3 reads the help line (helpline.py). Call and recording status
 callbacks (https://www.twilio.com/docs/voice/api/call-resource#statuscallback)
 file a statement whose caller hung up before keeping it, and plan the
 deletion of the call's record at Twilio.
@@ -23,7 +24,7 @@ from gateway.cases.reports import Category, NewReport
 from gateway.core.runtime import Gateway
 from gateway.work.reporter import submit_report
 
-from . import calls, recordings, urgent
+from . import calls, helpline, recordings, urgent
 from .calls import CallState
 from .steps import Call, again, ask, goodbye, say_goodbye
 
@@ -129,6 +130,8 @@ def receipt_menu(call: Call, r: VoiceResponse) -> None:
     prompts = ["hear_again"]
     if connect_number(call):
         prompts.append("connect_offer")
+    if helpline.service(call.gw) is not None:
+        prompts.append("help_offer")
     ask(call, r, "receipt", prompts)
 
 
@@ -146,6 +149,9 @@ def on_receipt(call: Call) -> VoiceResponse:
         call.speaker.prompt(r, "connecting")
         dial = r.dial(caller_id=connect[1], action=call.url("dialed"), timeout=DIAL_TIMEOUT)
         dial.number(connect[0])
+        return r
+    if call.digits == helpline.RECEIPT_KEY and (found := helpline.service(call.gw)):
+        helpline.help_screen(call, r, found)
         return r
     return again(call, receipt_menu, give_up=say_goodbye)
 

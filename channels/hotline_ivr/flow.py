@@ -2,14 +2,17 @@
 
 Keys (contract, docs/contract.md): the language menu offers the configured locales
 in order, 1 for the first; the main menu is 1 make a report, 2 check a
-report, 3 hear how reports are handled; to check, the case number then #,
-then the PIN then #. Case numbers and PINs are read digit by digit.
+report, 3 hear how reports are handled (and 4 help now, when a help
+services directory is configured: `helpline`); to check, the case number
+then #, then the PIN then #. Case numbers and PINs are read digit by digit.
 
 A report: category (1-3) → "is someone in danger now" (1 yes, 2 no) →
 the statement, recorded (up to 3 minutes, # to finish) → 1 keep it, 2 say
 it again → filed at once (gateway.work.reporter.submit_report) → case number and PIN
 read twice, slowly → 1 hear them again (and, when someone is in danger and
-the staffed line is open, 2 speak to someone now).
+the staffed line is open, 2 speak to someone now; with a directory, 3 help
+now). When the caller says someone is in danger, the help message plays at
+once, before the statement is asked for.
 
 Silence or a wrong key: the question once more, then a polite goodbye;
 never a dead line. Two questions differ on purpose: the category and the
@@ -28,7 +31,7 @@ from collections.abc import Callable
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from . import calls, checking, filing, recordings
+from . import calls, checking, filing, helpline, recordings
 from .filing import CATEGORIES, DANGER, FINAL_CALL_STATUSES
 from .prompts import Speaker
 from .steps import KEY_TIMEOUT, Call, again, ask, goodbye
@@ -72,7 +75,10 @@ def welcome(call: Call, r: VoiceResponse) -> None:
 
 
 def main_menu(call: Call, r: VoiceResponse) -> None:
-    ask(call, r, "menu", ["main_menu"])
+    prompts = ["main_menu"]
+    if helpline.service(call.gw) is not None:
+        prompts.append("help_option")
+    ask(call, r, "menu", prompts)
 
 
 def on_menu(call: Call) -> VoiceResponse:
@@ -85,6 +91,8 @@ def on_menu(call: Call) -> VoiceResponse:
     elif call.digits == "3":
         call.speaker.prompt(r, "how_handled")
         main_menu(fresh, r)
+    elif call.digits == helpline.MENU_KEY and (found := helpline.service(call.gw)):
+        helpline.help_screen(fresh, r, found)
     else:
         return again(call, main_menu)
     return r
@@ -109,9 +117,31 @@ def on_category(call: Call) -> VoiceResponse:
 def on_danger(call: Call) -> VoiceResponse:
     if call.digits in DANGER:
         r = VoiceResponse()
+        found = helpline.service(call.gw) if call.digits == "1" else None
+        if found is not None:  # someone in danger: where to get help comes first
+            helpline.read_help(call, r, found)
+            r.pause(length=1)
         record_statement(call.but(danger=call.digits, tries=0), r)
         return r
     return again(call, danger_question, give_up=record_statement)
+
+
+def on_help(call: Call) -> VoiceResponse:
+    """After the help message: 1 hears it again; any other key or silence goes back.
+
+    Back to the receipt's menu when the call has filed a report (its receipt
+    travels in the state), else to the main menu.
+    """
+    r = VoiceResponse()
+    fresh = call.but(tries=0)
+    found = helpline.service(call.gw)
+    if call.digits == helpline.AGAIN_KEY and found is not None:
+        helpline.help_screen(fresh, r, found)
+    elif call.state.receipt:
+        filing.receipt_menu(fresh, r)
+    else:
+        main_menu(fresh, r)
+    return r
 
 
 def record_statement(call: Call, r: VoiceResponse) -> None:
@@ -181,6 +211,7 @@ STEPS: dict[str, Callable[[Call], VoiceResponse]] = {
     "file": filing.file_and_read,
     "receipt": filing.on_receipt,
     "dialed": filing.on_dialed,
+    "help": on_help,
     "case-number": checking.on_case_number,
     "pin": checking.on_pin,
 }

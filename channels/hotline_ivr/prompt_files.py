@@ -131,7 +131,11 @@ def _words(locale: str, prompt_id: str) -> str | None:
     if prompt_id in prompts.DIGITS:
         return prompts.DIGITS[prompt_id]
     words = prompts.text(locale, prompt_id)
-    if locale != i18n.DEFAULT_LOCALE and words == prompts.PROMPTS[prompt_id]:
+    if (
+        locale != i18n.DEFAULT_LOCALE
+        and words == prompts.PROMPTS[prompt_id]
+        and prompt_id not in prompts.SAME_IN_MANY_LANGUAGES
+    ):
         return None
     return words
 

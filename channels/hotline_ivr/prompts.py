@@ -84,6 +84,25 @@ PROMPTS: dict[str, str] = {
     "connect_offer": _("To speak to someone now, press 2."),
     "connecting": _("Please wait. We are connecting you to someone who can help."),
     "connect_failed": _("Nobody could answer now."),
+    # Help now (ASSISTANCE_FILE): discreet words, a call can be overheard; medical care first.
+    # Translators: hotline main menu, said after its options 1 to 3.
+    "help_option": _("For help now, press 4."),
+    # Translators: hotline, said after the case number and PIN.
+    "help_offer": _("For help now, press 3."),
+    "help_care": _(
+        "If you or someone close to you needs care, go to a health service as soon as you "
+        "can, even if you feel well. Care in the first 3 days can prevent serious problems "
+        "later."
+    ),
+    # Translators: hotline, followed by the name of a health service, then its own words.
+    "help_call": _("You can call"),
+    # Translators: hotline, followed by a phone number read digit by digit.
+    "help_number_is": _("The number is"),
+    # Translators: hotline, followed by the service's hours as written in its file ("24/7").
+    "help_hours": _("Opening hours:"),
+    "help_again": _("To hear this again, press 1."),
+    # Translators: hotline, the "+" at the start of a phone number read aloud.
+    "plus": _("plus"),
     "enter_case": _("Enter your case number, then press the hash key."),
     "enter_pin": _("Enter your PIN, then press the hash key."),
     "message_for_you": _("There is a message for you:"),
@@ -107,6 +126,9 @@ PROMPTS: dict[str, str] = {
     "goodbye_no_answer": _("We did not get an answer. Please call again when you can. Goodbye."),
 }
 DIGITS = {f"digit_{d}": str(d) for d in range(10)}
+# Words many languages write as English does (French "plus"): a translation
+# equal to the English text is taken as given, not as missing.
+SAME_IN_MANY_LANGUAGES = frozenset({"plus"})
 ENGLISH = TTS_VOICES[i18n.DEFAULT_LOCALE]
 
 
@@ -191,7 +213,11 @@ class Speaker:
         english = PROMPTS[prompt_id]
         translated = text(self.locale, prompt_id)
         voice = voice_of(self.locale)
-        if voice is not None and (translated != english or self.locale == i18n.DEFAULT_LOCALE):
+        if voice is not None and (
+            translated != english
+            or self.locale == i18n.DEFAULT_LOCALE
+            or prompt_id in SAME_IN_MANY_LANGUAGES
+        ):
             parent.say(translated, language=voice[0], voice=voice[1])
         else:
             # No voice for the language, or no translation: English words in an English voice.
@@ -208,10 +234,15 @@ class Speaker:
         parent.say(words, language=voice[0], voice=voice[1])
 
     def digits(self, parent: TwiML, digits: str, pause: int = 1) -> None:
-        """Digit by digit, slowly: a pause after each digit, a longer one at a separator."""
+        """Digit by digit, slowly: a pause after each digit, a longer one at a separator.
+
+        Case numbers and PINs, and a help line's phone number ("+" said as a word).
+        """
         for ch in digits:
             if ch.isdigit():
                 self.prompt(parent, f"digit_{ch}")
                 parent.pause(length=pause)
+            elif ch == "+":  # a help line's international prefix
+                self.prompt(parent, "plus")
             elif ch in "-. ":
                 parent.pause(length=pause)

@@ -30,6 +30,8 @@ from gateway.work import reporter
 from . import guard
 from .form import BAD_FILE, HONEYPOT, FormError, Posted, build_report, read_files
 from .guard import Limit, TokenExpired, TokenInvalid
+from .help import area_of
+from .help import block as help_block
 from .pages import choose_locale, gateway, locale, render, t
 
 log = logging.getLogger(__name__)
@@ -130,12 +132,20 @@ def report_form(
     )
 
 
-def receipt_page(receipt: Receipt) -> Response:
+def receipt_page(receipt: Receipt, danger: bool = False, area: str = "") -> Response:
+    """Case number and PIN, and the help that fits (first when someone is in danger).
+
+    `area` is the directory's area the reporter's place named (never what
+    they typed): it and the danger flag ride in the language form's token.
+    """
     gw = gateway()
-    token = guard.make_token(gw, "receipt", c=receipt.case_number, p=receipt.pin)
+    shown = {"d": 1} if danger else {}
+    token = guard.make_token(gw, "receipt", c=receipt.case_number, p=receipt.pin, a=area, **shown)
     return render(
         "receipt.html",
         title=t(TITLE_RECEIPT),
+        help=help_block(gw, area),
+        help_first=danger,
         case_number=receipt.case_number,
         pin=receipt.pin,
         sms_number=gw.settings.get("GATEWAY_PUBLIC_SMS_NUMBER"),
@@ -163,7 +173,8 @@ def report() -> Response:
             shown = guard.read_token(gw, "receipt", form["receipt"], guard.RECEIPT_TOKEN_MAX_AGE)
         except (TokenExpired, TokenInvalid):
             return report_form()
-        return receipt_page(Receipt(0, str(shown["c"]), str(shown["p"])))
+        receipt = Receipt(0, str(shown["c"]), str(shown["p"]))
+        return receipt_page(receipt, bool(shown.get("d")), str(shown.get("a") or ""))
     posted = Posted.read(form)
     try:
         token = guard.read_token(gw, "report", form.get("token"), guard.FORM_TOKEN_MAX_AGE)
@@ -198,7 +209,8 @@ def file_once(gw: Gateway, nonce: str, posted: Posted, new_report: object) -> Re
         log.error("web report not filed: %s", type(exc).__name__)
         return report_form(posted, NOT_SAVED, 503)
     guard.remember_submission(gw, nonce, receipt)
-    return receipt_page(receipt)
+    danger = bool(getattr(new_report, "danger_now", False))
+    return receipt_page(receipt, danger, area_of(gw, getattr(new_report, "location", None)))
 
 
 # --- /status ------------------------------------------------------------
@@ -235,6 +247,7 @@ def found_page(
         view=view,
         status_name=t(name),
         status_help=t(explanation) if explanation else "",
+        help=help_block(gw),
         messages=view.messages[-MAX_MESSAGES_SHOWN:],
         notice=t(notice) if notice else None,
         error=t(error) if error else None,

@@ -45,8 +45,14 @@ def file_report(
     sender_pseudonym: str | None = None,
     reply_address: str | None = None,
     media: list[tuple[str, str, str | None]] | None = None,
+    received_via: str | None = None,
+    actor: str = "reporter",
 ) -> Receipt:
     """Create the case for `report` inside the caller's transaction.
+
+    `received_via` says how a report a person took reached them (channel
+    `in_person`); `actor` is who filed it, on the "filed" event (the console
+    user for such a report; never forwarded).
 
     `media` lists (provider, url, content type hint) of files still at the
     provider: each becomes a download, and forwarding waits for them. The
@@ -68,6 +74,7 @@ def file_report(
         status=CaseStatus.RECEIVED.value,
         channel=channel,
         provider=provider,
+        received_via=received_via,
         language=report.language,
         category=report.category.value if report.category else None,
         danger_now=bool(report.danger_now),
@@ -96,7 +103,7 @@ def file_report(
                 data_enc=gw.cipher.encrypt(item.data),
             )
         )
-    session.add(CaseEvent(case_id=case.id, kind=CaseEventKind.FILED.value, actor="reporter"))
+    session.add(CaseEvent(case_id=case.id, kind=CaseEventKind.FILED.value, actor=actor))
     for provider_name, url, hint in media or []:
         session.add(
             MediaDownload(

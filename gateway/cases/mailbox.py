@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from gateway.cases import lookup
 from gateway.cases.filing import add_event, display_number, reporter_view
+from gateway.cases.in_person import SMS_CHANNEL
 from gateway.cases.lookup import Answer
+from gateway.cases.reports import IN_PERSON
 from gateway.core.models import Case, InboundEvent, SenderPreference
 from gateway.core.providers import installed
 from gateway.core.runtime import Gateway
@@ -103,18 +105,28 @@ def can_push(session: Session, case: Case, now: datetime | None = None) -> bool:
     next status check.
     """
     pref = session.get(SenderPreference, case.sender_pseudonym) if case.sender_pseudonym else None
+    channel = reply_channel(case)
     allowed = bool(
         case.follow_up
         and case.reply_address_enc is not None
-        and case.channel in installed().conversation_channels()
+        and channel in installed().conversation_channels()
         and case.provider is not None
         and (pref is None or pref.stopped_at is None)
     )
-    window = installed().session_window(str(case.provider), case.channel)
+    window = installed().session_window(str(case.provider), channel)
     if not allowed or window is None:
         return allowed
     last = last_message_from(session, case)
     return last is not None and (now or utcnow()) - last < window
+
+
+def reply_channel(case: Case) -> str:
+    """The channel a message to this case's reporter goes out on.
+
+    A report a person received (`in_person`) can be answered only by SMS,
+    to the number the complainant chose to give (gateway.cases.in_person).
+    """
+    return SMS_CHANNEL if case.channel == IN_PERSON else case.channel
 
 
 def last_message_from(session: Session, case: Case) -> datetime | None:

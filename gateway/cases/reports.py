@@ -18,6 +18,18 @@ class Affected(StrEnum):
     CHILD = "child"
 
 
+class ReceivedVia(StrEnum):
+    """How a report that a person took (channel `in_person`) reached them."""
+
+    IN_PERSON = "in_person"
+    PAPER = "paper"
+    PHONE_CALL_TO_STAFF = "phone_call_to_staff"
+    COMMUNITY_NETWORK = "community_network"
+
+
+IN_PERSON = "in_person"  # the channel of every report a person received and filed
+
+
 @dataclass(frozen=True)
 class NewAttachment:
     content_type: str

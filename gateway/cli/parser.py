@@ -12,6 +12,7 @@ from gateway.cli.cases import (
     cmd_forwarders_test,
     cmd_forwarding_retry,
 )
+from gateway.cli.intake import add_intake_commands
 from gateway.cli.maintenance import (
     cmd_audit_verify,
     cmd_db_upgrade,
@@ -22,6 +23,7 @@ from gateway.cli.maintenance import (
     cmd_sweep,
     cmd_users_create,
 )
+from gateway.cli.referrals import cmd_referrals_export, day
 from gateway.cli.running import cmd_demo, cmd_serve, cmd_worker
 
 
@@ -65,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="users_command", required=True
     )
     p = add("create", cmd_users_create, "make a console user", users)
-    p.add_argument("--role", required=True, choices=["admin", "focal_point", "viewer"])
+    p.add_argument("--role", required=True, choices=["admin", "focal_point", "viewer", "intake"])
     p.add_argument("username")
 
     cases = sub.add_parser("cases", help="cases").add_subparsers(
@@ -78,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("case_number")
     p.add_argument("--json", action="store_true")
 
+    referrals = sub.add_parser("referrals", help="referrals to assistance").add_subparsers(
+        dest="referrals_command", required=True
+    )
+    p = add("export", cmd_referrals_export, "CSV, nothing identifying the reporter", referrals)
+    p.add_argument("--since", type=day, required=True, help="YYYY-MM-DD: changed on or after")
+    p.add_argument("--until", type=day, default=None, help="YYYY-MM-DD: changed on or before")
+    p.add_argument("--output", help="write to this file (default: standard output)")
+
     fwd = sub.add_parser("forwarding", help="forwarding to the case tracker").add_subparsers(
         dest="forwarding_command", required=True
     )
@@ -88,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="forwarders_command", required=True
     )
     add("test", cmd_forwarders_test, "send a marked test case to every configured target", targets)
+
+    add_intake_commands(sub, common)
 
     add("sweep", cmd_sweep, "enqueue unfinished work once (the worker does it every interval)")
     add("purge", cmd_purge, "remove what the retention period no longer allows to keep")

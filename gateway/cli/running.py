@@ -6,7 +6,10 @@ import argparse
 import os
 import sys
 
+from dotenv import dotenv_values
+
 from gateway.cli.context import settings_of
+from gateway.core import assistance
 from gateway.processes import run_demo, run_server, run_worker
 
 DEFAULT_PORT = 8080
@@ -29,6 +32,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     port = port_of(args)
     if port is None:
         return 2
+    # A wrong ASSISTANCE_FILE stops the demo here, in one line, before it starts anything.
+    dotenv = dotenv_values(".env") if os.path.exists(".env") else {}
+    assistance.check_file(os.environ.get(assistance.SETTING) or dotenv.get(assistance.SETTING))
     return run_demo(args.data_dir, port, args.host)
 
 
@@ -36,7 +42,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = port_of(args)
     if port is None:
         return 2
-    return run_server(settings_of(args), args.host, port, args.workers, args.threads)
+    settings = settings_of(args)
+    assistance.directory(settings)  # checked before gunicorn starts (its workers would loop)
+    return run_server(settings, args.host, port, args.workers, args.threads)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -7,9 +7,22 @@ reporter: only the channel and whether a message can reach them directly.
 """
 
 from gateway.console import admin, auth, case, case_actions, exports, health, queue, stats
+from gateway.console import intake as intake_views
+from gateway.console import referrals as referral_views
 from gateway.console.pages import blueprint
 
 __all__ = ["blueprint"]
 
 # The view modules register their routes on `blueprint` when imported.
-_VIEWS = (admin, auth, case, case_actions, exports, health, queue, stats)
+_VIEWS = (
+    admin,
+    auth,
+    case,
+    case_actions,
+    exports,
+    health,
+    queue,
+    stats,
+    referral_views,
+    intake_views,
+)

@@ -17,11 +17,12 @@ from flask import Response, abort, g, request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from gateway.cases import audit
+from gateway.cases import audit, referrals
 from gateway.cases.filing import display_number, find_case
 from gateway.cases.mailbox import can_push
 from gateway.console import security
 from gateway.console.pages import CATEGORY_LABELS, blueprint, label, render, t
+from gateway.console.referral_labels import LABELS, services
 from gateway.console.security import STAFF, allow
 from gateway.core.accounts import User
 from gateway.core.i18n import _
@@ -45,6 +46,8 @@ OK_MESSAGES = {
     "message": _("Message saved for the reporter."),
     "retry": _("Forwarding queued again."),
     "triage": _("Category and urgency saved."),
+    "referral_added": _("Referral recorded."),
+    "referral_updated": _("Referral updated."),
 }
 ERROR_MESSAGES = {
     "status": _("Choose one of the statuses."),
@@ -222,6 +225,7 @@ def case_page(number: str) -> Response:
         case = load_case(db, number)
         view = case_view(db, case)
         audit.record(db, user.username, "case.view", case.case_number)
+        today = security.now().date()
         page = render(
             "case.html",
             v=view,
@@ -229,6 +233,10 @@ def case_page(number: str) -> Response:
             err=t(ERROR_MESSAGES[e]) if (e := request.args.get("err")) in ERROR_MESSAGES else None,
             message_max=2000,
             categories=list(CATEGORY_LABELS),
+            referrals=referrals.for_case(db, gw, case.id, today),
+            referral_today=today.isoformat(),
+            services=services(gw.settings),
+            referral_labels=LABELS,
         )
     return page
 

@@ -1,8 +1,10 @@
-"""Hand-over of a case to investigators: a ZIP (case.json and the attachments) or a PDF.
+"""Hand-over of a case to investigators (a ZIP or a PDF), and the referrals CSV.
 
-Both hold the report as given, the history (with internal notes: the
-investigators are staff), links and forwarding, and never how to reach the
-reporter. Every export is written to the audit trail.
+The case exports hold the report as given, the history (with internal
+notes: the investigators are staff), links and forwarding, and never how to
+reach the reporter. The referrals CSV (gateway/cases/referral_export.py,
+docs/exports.md) holds nothing that identifies the reporter. Every export
+is written to the audit trail.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import zipfile
 from datetime import datetime
 from typing import Any
 
-from flask import Response, g
+from flask import Response, g, request
 
-from gateway.cases import audit
+from gateway.cases import audit, referral_export
+from gateway.cases.referrals import ReferralError, parse_date
 from gateway.console import security
 from gateway.console.case import CaseView, case_view, load_case
 from gateway.console.pages import (
@@ -25,6 +28,7 @@ from gateway.console.pages import (
     STATUS_LABELS,
     blueprint,
     label,
+    render,
     t,
 )
 from gateway.console.security import STAFF, allow
@@ -209,3 +213,26 @@ def export_pdf(number: str) -> Response:
         data = pdf_document(view, g.console_user.username, images)
         _record(db, view, "pdf")
     return _download(data, "application/pdf", f"case-{view.case.case_number}.pdf")
+
+
+@blueprint.get("/referrals.csv")
+@allow(*STAFF)
+def referrals_csv() -> Response:
+    """Referrals changed from `since` to `until` (YYYY-MM-DD, both days included)."""
+    gw = security.gateway()
+    try:
+        since = parse_date("since", request.args.get("since"), required=True)
+        until = parse_date("until", request.args.get("until"), required=False)
+    except ReferralError:
+        since = until = None
+    if since is None or (until is not None and until < since):
+        message = t(_("Give the first day as YYYY-MM-DD, and a last day that is not before it."))
+        return render("error.html", status=400, code=400, message=message)
+    period = referral_export.Period(since, until)
+    out = io.StringIO()
+    with gw.sessions() as db, db.begin():
+        referral_export.write(
+            db, out, period, gw.settings.case_number_prefix, g.console_user.username
+        )
+    name = f"referrals-{since.isoformat()}.csv"
+    return _download(out.getvalue().encode("utf-8"), "text/csv", name)

@@ -51,6 +51,13 @@ CHANNEL_LABELS = {
     "telegram": _("Telegram"),
     "voice": _("Hotline"),
     "ivr": _("Hotline"),
+    "in_person": _("Received by a person"),
+}
+RECEIVED_VIA_LABELS = {
+    "in_person": _("in person"),
+    "paper": _("on a paper form"),
+    "phone_call_to_staff": _("by a phone call to staff"),
+    "community_network": _("through a community network"),
 }
 ERRORS = {
     400: _("The form was out of date or incomplete. Go back, reload the page and try again."),
@@ -144,6 +151,7 @@ def _context() -> dict[str, Any]:
         "category_label": lambda v: label(CATEGORY_LABELS, v),
         "channel_label": lambda v: label(CHANNEL_LABELS, v),
         "affected_label": lambda v: label(AFFECTED_LABELS, v),
+        "received_via_label": lambda v: label(RECEIVED_VIA_LABELS, v),
         "age": age,
         "number": lambda v: i18n.format_number(locale, v),
         "statuses": [s.value for s in CaseStatus],

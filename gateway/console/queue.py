@@ -16,11 +16,12 @@ from sqlalchemy import Select, and_, case, func, or_, select
 
 from gateway.cases.filing import display_number
 from gateway.cases.forwarding_state import forwarding_summary
+from gateway.cases.referrals import due_clause
 from gateway.console import security
 from gateway.console.pages import blueprint, render
 from gateway.console.security import STAFF, allow
 from gateway.core.accounts import User
-from gateway.core.models import Case, OutboxEntry
+from gateway.core.models import Case, OutboxEntry, Referral
 from gateway.core.states import CaseStatus, WorkState
 
 PAGE_SIZE = 25  # about 20 KB of HTML: quick on a 2G link
@@ -46,6 +47,7 @@ class Row:
     follow_up: bool
     assignee: str | None
     forwarding: str
+    received_via: str | None = None  # how a report a person received reached them
 
 
 def _day(text: str | None) -> date | None:
@@ -55,8 +57,17 @@ def _day(text: str | None) -> date | None:
         return None
 
 
-def filtered(query: Select[Any], args: dict[str, str], me: int) -> Select[Any]:
+def referrals_due(today: date) -> Any:
+    """Cases with a referral due for follow-up: an IN over the referrals' follow-up index."""
+    return Case.id.in_(select(Referral.case_id).where(due_clause(today)))
+
+
+def filtered(
+    query: Select[Any], args: dict[str, str], me: int, today: date | None = None
+) -> Select[Any]:
     """The queue query narrowed by the filter parameters (unknown values are ignored)."""
+    if args.get("referrals") == "due" and today is not None:
+        query = query.where(referrals_due(today))
     status = args.get("status", "")
     if status not in {"all", *(s.value for s in CaseStatus)}:
         status = "open"
@@ -112,7 +123,7 @@ def present(db: Any, column: Any) -> list[str]:
     return values
 
 
-def counts(db: Any) -> dict[str, int]:
+def counts(db: Any, today: date | None = None) -> dict[str, int]:
     """The figures at the top of the queue, over all open cases."""
     row = db.execute(
         select(
@@ -135,6 +146,12 @@ def counts(db: Any) -> dict[str, int]:
             OutboxEntry.state == WorkState.DEAD.value
         )
     )
+    if today is not None:
+        result["referrals_due"] = db.scalar(
+            select(func.count(func.distinct(Referral.case_id)))
+            .join(Case, Case.id == Referral.case_id)
+            .where(due_clause(today), OPEN)
+        )
     return result
 
 
@@ -146,7 +163,8 @@ def queue() -> Response:
     page = int(args["page"]) if args.get("page", "").isdigit() else 0
     prefix = gw.settings.case_number_prefix
     with gw.sessions() as db:
-        base = filtered(select(Case), args, g.console_user.id)
+        today = security.now().date()
+        base = filtered(select(Case), args, g.console_user.id, today)
         total = db.scalar(select(func.count()).select_from(base.subquery()))
         cases = db.scalars(ordered(base).limit(PAGE_SIZE).offset(page * PAGE_SIZE)).all()
         ids = [c.id for c in cases]
@@ -169,12 +187,13 @@ def queue() -> Response:
                 c.follow_up,
                 users.get(c.assignee_id) if c.assignee_id else None,
                 forwarding_summary(states.get(c.id, [])),
+                c.received_via,
             )
             for c in cases
         ]
         channels = present(db, Case.channel)
         languages = present(db, Case.language)
-        figures = counts(db)
+        figures = counts(db, today)
     more = (page + 1) * PAGE_SIZE < (total or 0)
     return render(
         "queue.html",

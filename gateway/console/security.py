@@ -40,6 +40,8 @@ SEEN_RESOLUTION = timedelta(seconds=60)  # write last_seen_at at most once a min
 LOGIN_FORM_MAX_AGE = 3600
 ALL_ROLES = tuple(Role)
 STAFF = (Role.ADMIN, Role.FOCAL_POINT)  # who may read case content
+READERS = (Role.ADMIN, Role.FOCAL_POINT, Role.VIEWER)  # who may see the statistics
+FILERS = (Role.ADMIN, Role.FOCAL_POINT, Role.INTAKE)  # who may file a report they received
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,6 +60,14 @@ class SignedIn:
     @property
     def reads_cases(self) -> bool:
         return self.role in STAFF
+
+    @property
+    def reads_stats(self) -> bool:
+        return self.role in READERS
+
+    @property
+    def files_reports(self) -> bool:
+        return self.role in FILERS
 
 
 def gateway() -> Gateway:
@@ -250,5 +260,7 @@ def guard() -> Response | None:
 
 
 def home_for(user: SignedIn, **params: str) -> str:
-    """Where a user lands: the queue for staff, the statistics for a viewer."""
+    """Where a user lands: the queue for staff, the statistics for a viewer, the form for intake."""
+    if user.role is Role.INTAKE:
+        return url_for("console.intake", **params)
     return url_for("console.queue" if user.reads_cases else "console.stats", **params)

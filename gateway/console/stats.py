@@ -25,7 +25,7 @@ from gateway.cases.daily_counts import ALL, Tally
 from gateway.console import security
 from gateway.console.charts import colour, stacked_bars
 from gateway.console.pages import CATEGORY_LABELS, CHANNEL_LABELS, blueprint, label, render, t
-from gateway.console.security import ALL_ROLES, allow
+from gateway.console.security import READERS, allow
 from gateway.core import i18n
 from gateway.core.i18n import _
 
@@ -109,7 +109,7 @@ def figures(tallies: list[Tally], weeks: list[date]) -> Figures:
 
 
 @blueprint.get("/stats")
-@allow(*ALL_ROLES)
+@allow(*READERS)
 def stats() -> Response:
     gw = security.gateway()
     count = weeks_param()
@@ -170,7 +170,7 @@ def csv_rows(tallies: list[Tally]) -> list[list[Any]]:
 
 
 @blueprint.get("/stats.csv")
-@allow(*ALL_ROLES)
+@allow(*READERS)
 def stats_csv() -> Response:
     gw = security.gateway()
     count = weeks_param()

@@ -26,9 +26,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.cases.outgoing import queue_message
-from gateway.conversation import follow_up, status
+from gateway.conversation import follow_up, help_lines, status
 from gateway.conversation.filing import file_conversation
-from gateway.conversation.keywords import Command, Word, locale_named, parse_command, parse_word
+from gateway.conversation.keywords import (
+    Command,
+    Parsed,
+    Word,
+    help_with_rest,
+    locale_named,
+    parse_command,
+    parse_word,
+)
 from gateway.conversation.texts import (
     ASK_STATEMENT,
     BUSY,
@@ -91,6 +99,24 @@ class Turn:
         if message_id is not None:
             self.effects.outbound.append(message_id)
 
+    def help_line(
+        self, locale: str, key: str, case_id: int | None = None, where: str | None = None
+    ) -> None:
+        """Queue the one help message (gateway.conversation.help_lines) once per `key`."""
+        message_id = help_lines.queue_first(
+            self.session,
+            self.gw,
+            channel=self.event.channel,
+            provider=self.event.provider,
+            address=self.address,
+            locale=locale,
+            dedupe_key=key,
+            case_id=case_id,
+            where=where,
+        )
+        if message_id is not None:
+            self.effects.outbound.append(message_id)
+
 
 def _preference(session: Session, pseudonym: str) -> SenderPreference:
     pref = session.get(SenderPreference, pseudonym)
@@ -133,7 +159,7 @@ def handle(session: Session, gw: Gateway, event: InboundEvent, payload: dict[str
         return turn.effects
 
     extra = payload.get("extra") or {}
-    command = parse_command(text)
+    command = parse_command(text) or _help_for_area(gw, text)
     if command is not None:
         # A command chosen from a menu (Telegram's /status) was not said in a language.
         said = not extra.get("menu_command")
@@ -198,7 +224,7 @@ def _command(
     offered: list[str],
 ) -> Effects:
     if command is Command.HELP:
-        turn.say(locale, HELP)
+        _help(turn, locale, rest)
     elif command is Command.STOP:
         _stop(turn, conversation, pref)
         turn.say(locale, STOPPED)
@@ -221,6 +247,22 @@ def _command(
         else:
             _start(turn, "", [], locale, pref, ask_statement=True)
     return turn.effects
+
+
+def _help_for_area(gw: Gateway, text: str) -> Parsed | None:
+    """HELP and a place of the services directory ("HELP North"); None for anything else."""
+    asked = help_with_rest(text)
+    if asked is None or help_lines.area_named(help_lines.directory(gw), asked.rest) is None:
+        return None
+    return asked
+
+
+def _help(turn: Turn, locale: str, area: str) -> None:
+    """The services (every area, or the one named), then the usage line HELP always gave."""
+    found = help_lines.directory(turn.gw)
+    for text in help_lines.help_messages(found, locale, help_lines.area_named(found, area)):
+        turn.send(text)
+    turn.say(locale, HELP)
 
 
 def _stop(turn: Turn, conversation: Conversation | None, pref: SenderPreference) -> None:
@@ -315,6 +357,8 @@ def _answer(
         return
     if value is not _SKIP:
         answers[step] = value
+    if step == "danger" and value is True:  # help first, before the next question
+        turn.help_line(locale, help_lines.danger_key(conversation.id))
     _advance(turn, conversation, answers, step)
 
 
@@ -350,7 +394,11 @@ def _advance(turn: Turn, conversation: Conversation, answers: dict[str, Any], st
 
 def _file(turn: Turn, conversation: Conversation) -> None:
     """File what the conversation has; the receipt answers the message that ended it."""
+    where = turn.gw.cipher.decrypt_json(conversation.answers_enc).get("where_when")
     filed = file_conversation(turn.session, turn.gw, conversation)
     if filed is not None:
         turn.effects.new_cases.append(filed.case_id)
         turn.send(filed.receipt, case_id=filed.case_id)
+        if not help_lines.given_during(turn.session, conversation.id):
+            key = help_lines.receipt_key(filed.case_id)
+            turn.help_line(conversation.language, key, filed.case_id, where)

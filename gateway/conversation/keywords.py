@@ -213,3 +213,18 @@ def locale_named(text: str, offered: list[str]) -> str | None:
         if wanted in (locale, normalise(display_name(locale))):
             return locale
     return None
+
+
+def help_with_rest(text: str) -> Parsed | None:
+    """HELP followed by more words ("HELP North"), which parse_command leaves as text.
+
+    The caller decides: only a place the services directory knows makes it
+    a HELP command; anything else stays what it was (a report's words).
+    """
+    first, _, rest = text.strip().partition(" ")
+    if not rest.strip() or len(first) < 2:
+        return None
+    matches = _meanings(first)
+    if not any(meaning is Command.HELP for _loc, meaning in matches):
+        return None
+    return Parsed(Command.HELP, _locale_of(matches, Command.HELP), rest.strip())

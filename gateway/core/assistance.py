@@ -8,7 +8,7 @@ file stops start-up with one line naming the line of the file at fault:
     services:
       - name: Hôpital communautaire          # required, at most 60 characters
         kind: medical                         # medical, psychosocial, legal, safety, shelter
-        area: Bangui                          # optional; missing means everywhere
+        area: Bangui                          # optional; missing or "all" means everywhere
         phone: "+236 7000 0000"               # required: digits, spaces, + - ( )
         hours: "24/7"                         # optional
         languages: [fr, sg]                   # optional, locale codes
@@ -42,6 +42,7 @@ MAX_SERVICES = 200
 MAX_FILE_BYTES = 256 * 1024
 PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{1,24}$")
 LOCALE = re.compile(r"^[a-z]{2,3}$")
+EVERYWHERE = "all"
 FIELDS = frozenset({"name", "kind", "area", "phone", "hours", "languages", "text"})
 
 
@@ -116,7 +117,15 @@ def directory(settings: Settings) -> Directory:
     Raises ConfigError (one line: file, line, what is wrong) for a file that
     cannot be used; re-read only when the file changes.
     """
-    path = (settings.get(SETTING) or "").strip()
+    return check_file(settings.get(SETTING))
+
+
+def check_file(path: str | None) -> Directory:
+    """The directory in the file at `path` (empty for none); ConfigError as `directory` says.
+
+    For a command that must stop before it starts anything (`demo`, `serve`).
+    """
+    path = (path or "").strip()
     if not path:
         return EMPTY
     try:
@@ -193,6 +202,8 @@ def _service(node: yaml.Node, source: str) -> Service:
         for name in ("area", "hours")
         if name in values
     }
+    if optional.get("area", "").casefold() == EVERYWHERE:
+        optional["area"] = ""  # docs/contract.md: "all" = everywhere, as a missing area
     return Service(
         name=name,
         kind=Kind(kind_text),

@@ -43,6 +43,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     FOCAL_POINT = "focal_point"
     VIEWER = "viewer"
+    INTAKE = "intake"  # files reports received in person; never reads the queue
 
 
 class CaseEventKind(StrEnum):

@@ -46,7 +46,7 @@ def case_payload(gw: Gateway, case: Case, now: datetime) -> dict[str, Any]:
                 "expires_at": expires,
             }
         )
-    return {
+    payload = {
         "schema_version": SCHEMA_VERSION,
         "case_number": CaseNumber(case.year, case.sequence).display(),
         "received_at": _iso(case.received_at),
@@ -61,6 +61,9 @@ def case_payload(gw: Gateway, case: Case, now: datetime) -> dict[str, Any]:
         "attachments": attachments,
         "reporter_contact": "via-gateway" if case.follow_up else "none",
     }
+    if case.received_via:  # a report a person received: how it reached them, never who
+        payload["received_via"] = case.received_via
+    return payload
 
 
 def status_payload(case: Case, event: CaseEvent) -> dict[str, Any]:

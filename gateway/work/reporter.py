@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 
 from gateway.cases.filing import Receipt, add_event, file_report
-from gateway.cases.mailbox import can_push
+from gateway.cases.mailbox import can_push, reply_channel
 from gateway.cases.outgoing import queue_message
 from gateway.cases.reports import NewReport
 from gateway.core.models import Case
@@ -71,7 +71,7 @@ def message_reporter(gw: Gateway, case_id: int, text: str, actor: str) -> bool:
             message_id = queue_message(
                 session,
                 gw,
-                channel=case.channel,
+                channel=reply_channel(case),
                 provider=str(case.provider),
                 address=gw.cipher.decrypt(case.reply_address_enc).decode(),
                 text=text,

@@ -22,6 +22,7 @@ from rq.job import Job
 from sqlalchemy import select
 
 from gateway.cases.outgoing import queue_message
+from gateway.conversation import help_lines
 from gateway.conversation.filing import file_conversation
 from gateway.core.effects import Effects
 from gateway.core.models import Conversation
@@ -48,6 +49,7 @@ def file_if_silent(conversation_id: int) -> str:
             return "skipped"
         if conversation.last_activity_at > cutoff:
             return "active"
+        where = gw.cipher.decrypt_json(conversation.answers_enc).get("where_when")
         filed = file_conversation(session, gw, conversation)
         if filed is None:
             return ConversationState.ABANDONED.value
@@ -65,6 +67,20 @@ def file_if_silent(conversation_id: int) -> str:
             )
             if message_id is not None:
                 effects.outbound.append(message_id)
+            if not help_lines.given_during(session, conversation.id):  # then the help line
+                message_id = help_lines.queue_first(
+                    session,
+                    gw,
+                    channel=conversation.channel,
+                    provider=conversation.provider,
+                    address=filed.address,
+                    locale=conversation.language,
+                    dedupe_key=help_lines.receipt_key(filed.case_id),
+                    case_id=filed.case_id,
+                    where=where,
+                )
+                if message_id is not None:
+                    effects.outbound.append(message_id)
     start(gw, effects)
     log.info("conversation %s filed after silence", conversation_id)
     return ConversationState.FILED.value

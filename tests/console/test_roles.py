@@ -10,7 +10,7 @@ from gateway.work.reporter import submit_report
 from tests.console.conftest import Browser, png
 from tests.support.jobs import run_jobs
 
-A, F, V, N = "admin", "focal_point", "viewer", "anonymous"
+A, F, V, IN, N = "admin", "focal_point", "viewer", "intake", "anonymous"
 
 # (method, rule, path template, form, {role: status}); anonymous GETs go to the sign-in page
 # and anonymous POSTs fail the CSRF check before anything else.
@@ -105,6 +105,42 @@ ROUTES = [
         {},
         {A: 302, F: 302, V: 403, N: 400},
     ),
+    (
+        "POST",
+        "/console/cases/<number>/referrals",
+        "/console/cases/{case}/referrals",
+        {"service": "Clinic", "kind": "medical", "offered_on": "2026-01-05"},
+        {A: 302, F: 302, V: 403, N: 400},
+    ),
+    (
+        "POST",
+        "/console/cases/<number>/referrals/<int:referral_id>",
+        "/console/cases/{case}/referrals/999999",  # no such referral: the role check comes first
+        {"decision": "accepted", "assistance_received": "yes", "follow_up_on": ""},
+        {A: 404, F: 404, V: 403, N: 400},
+    ),
+    (
+        "GET",
+        "/console/referrals.csv",
+        "/console/referrals.csv?since=2026-01-01",
+        {},
+        {A: 200, F: 200, V: 403, N: 302},
+    ),
+    ("GET", "/console/intake", "/console/intake", {}, {A: 200, F: 200, V: 403, IN: 200, N: 302}),
+    (
+        "POST",
+        "/console/intake",
+        "/console/intake",
+        {"narrative": "told in person", "received_via": "paper"},
+        {A: 302, F: 302, V: 403, IN: 302, N: 400},
+    ),
+    (
+        "GET",
+        "/console/intake/done",
+        "/console/intake/done?t=used-or-unknown",
+        {},
+        {A: 410, F: 410, V: 403, IN: 410, N: 302},
+    ),
     ("GET", "/console/health", "/console/health", {}, {A: 200, F: 200, V: 403, N: 302}),
     (
         "POST",
@@ -142,6 +178,17 @@ ROUTES = [
     ("POST", "/console/logout", "/console/logout", {}, {A: 302, F: 302, V: 302, N: 400}),
 ]
 
+# An intake user files reports and reads nothing: 403 everywhere but these.
+INTAKE_OPEN = {
+    ("GET", "/console/"): 302,
+    ("GET", "/console/login"): 302,
+    ("POST", "/console/login"): 401,
+    ("GET", "/console/password"): 200,
+    ("POST", "/console/password"): 400,
+    ("POST", "/console/logout"): 302,
+}
+ROUTES = [(m, r, p, f, {IN: INTAKE_OPEN.get((m, r), 403), **e}) for m, r, p, f, e in ROUTES]
+
 
 def test_the_table_covers_every_console_route(app) -> None:  # type: ignore[no-untyped-def]
     routes = {
@@ -153,7 +200,7 @@ def test_the_table_covers_every_console_route(app) -> None:  # type: ignore[no-u
     assert routes == {(method, rule) for method, rule, *_ in ROUTES}
 
 
-@pytest.mark.parametrize("role", [A, F, V, N])
+@pytest.mark.parametrize("role", [A, F, V, IN, N])
 def test_each_route_answers_each_role_as_the_table_says(gw, app, clock, signed_in, role) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 

@@ -256,3 +256,17 @@ def test_how_reports_are_handled_then_back_to_the_menu(gw, phone) -> None:  # ty
     p = phone().dial().press("1").press("3")
     assert en("how_handled") in p.said() and en("main_menu") in p.said()
     assert p.gather.get("action", "").endswith("/ivr/twilio/menu?l=en")
+
+
+def test_without_a_help_directory_the_menus_are_as_in_the_contract(gw, twilio_api, phone) -> None:  # type: ignore[no-untyped-def]
+    """No ASSISTANCE_FILE: no "help now" anywhere, and its keys are not choices."""
+    p = phone().dial().press("1")
+    assert p.said()[-1] == en("main_menu")
+    p.press("4")
+    assert en("not_understood") in p.said() and p.said()[-1] == en("main_menu")
+    p = phone()
+    report(p, twilio_api, danger="1")
+    assert en("help_care") not in [h.value for h in p.all_heard]
+    assert p.said()[-1] == en("hear_again")
+    p.press("3")
+    assert en("not_understood") in p.said() and p.said()[-1] == en("hear_again")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -13,15 +14,18 @@ from gateway.core.models import Case, MediaDownload
 from tests.channels.hotline_ivr.phone import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE_URL
 from tests.channels.hotline_ivr.twilio_api import wav_bytes
 
+SERVICES = Path(__file__).parents[2] / "fixtures" / "assistance" / "services.yaml"
+DIGIT = re.compile(r"<p>(\d)</p>")
 HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
 
 
 @pytest.fixture
-def env(env: dict[str, str]) -> dict[str, str]:
+def env(env: dict[str, str], request) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {
         **env,
         "GATEWAY_DEMO_TRACKER": "1",
         "TWILIO_API_BASE_URL": f"{PUBLIC_BASE_URL}/demo/twilio-api",
+        **getattr(request, "param", {}),  # a test's own settings (indirect parametrization)
     }
 
 
@@ -72,6 +76,19 @@ def test_a_report_call_in_the_browser(gw, client) -> None:  # type: ignore[no-un
     page = post(client, page, "silence")
     page = post(client, page, "silence")
     assert "The call has ended." in page
+
+
+@pytest.mark.parametrize("env", [{"ASSISTANCE_FILE": str(SERVICES)}], indirect=True)
+def test_the_demo_call_offers_help_now_with_a_help_directory(gw, client) -> None:  # type: ignore[no-untyped-def]
+    page = post(client, client.get("/demo/ivr").get_data(as_text=True), "call")
+    page = post(client, page, "key", key="1")  # English
+    assert "To make a report, press 1." in page and "For help now, press 4." in page
+    page = post(client, page, "key", key="4")
+    assert "District Clinic" in page and "Free and confidential care." in page
+    assert "".join(DIGIT.findall(page)) == "0005550101" * 2  # +000 555 0101, twice
+    assert "To hear this again, press 1." in page
+    page = post(client, page, "silence")
+    assert "For help now, press 4." in page and "District Clinic" not in page
 
 
 def test_a_file_that_is_not_audio_is_refused(gw, client) -> None:  # type: ignore[no-untyped-def]

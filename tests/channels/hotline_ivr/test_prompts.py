@@ -153,3 +153,19 @@ def test_the_script_marks_what_a_native_speaker_has_not_checked(prompt_env, caps
         prompt_lines
     )
     assert not [line for line in prompt_lines if "[" in line]
+
+
+def test_check_lists_the_help_prompts_as_missing_where_a_language_has_recordings(
+    prompt_env, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """Recordings made before "help now" existed: its prompts are listed, and said by TTS."""
+    new = ["help_option", "help_offer", "help_care", "help_call", "help_number_is"]
+    new += ["help_hours", "help_again", "plus"]
+    older = [p for p in prompts.all_prompt_ids() if p not in new]
+    for locale in LOCALES:
+        put(prompt_env, locale, *older)
+    assert cli.main(["ivr", "prompts", "check"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    total = len(prompts.all_prompt_ids())
+    for locale in LOCALES:
+        assert f"{locale}: {len(older)}/{total} prompt(s); missing: {', '.join(new)}" in lines

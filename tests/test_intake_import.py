@@ -1,0 +1,190 @@
+"""`complaint-gateway intake import FILE`: paper forms from a CSV or a Kobo/ODK export, each once.
+
+Through the command line as an administrator runs it: three Kobo-style rows
+file three cases and print their numbers and PINs; the same file again files
+none; a semicolon CSV with a BOM and bad rows imports the good row and says
+which rows failed; an XLSX built here imports like the CSV; two imports at
+the same time still file each row once. Nothing printed or logged holds a
+statement.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from gateway.cases.intake_import import column_key, import_row, read_rows, source_key
+from gateway.cases.reports import ReceivedVia
+from gateway.cli import main as cli_main
+from gateway.core.accounts import AuditEntry
+from gateway.core.models import Case, IntakeImport
+from tests.support.jobs import run_jobs
+
+FIXTURES = Path(__file__).parent / "fixtures" / "intake"
+KOBO = FIXTURES / "kobo_three_paper_forms.csv"
+FILED = re.compile(r"^row (\d+): case (\d{4}-\d{6}-\d) PIN (\d{6})$", re.M)
+STATEMENTS = ("driver said", "guard at the distribution", "asked for money", "agent a demand")
+
+
+@pytest.fixture
+def run(env, monkeypatch, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    """run(*args) -> (exit code, what was printed), with the test's environment."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    def _run(*args: str) -> tuple[int, str]:
+        code = cli_main(["intake", "import", *args, "--data-dir", str(tmp_path)])
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return _run
+
+
+def count(gw, model) -> int:  # type: ignore[no-untyped-def]
+    with gw.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_three_paper_forms_file_three_cases_and_again_none(gw, run, tracker, caplog) -> None:  # type: ignore[no-untyped-def]
+    code, out = run(str(KOBO), "--by", "Field office Bria")
+    assert code == 0, out
+    filed = FILED.findall(out)
+    assert [row for row, _n, _p in filed] == ["2", "3", "4"]
+    run_jobs(gw)
+    sent = [tracker.cases[number] for _row, number, _pin in filed]
+    assert [c["received_via"] for c in sent] == ["paper", "community_network", "paper"]
+    assert {c["channel"] for c in sent} == {"in_person"}
+    assert [c["language"] for c in sent] == ["fr", "fr", "en"]
+    assert sent[1]["urgency"] == {"danger_now": True, "child_involved": True}
+    assert all("Field office" not in str(c) for c in sent)
+
+    code, again = run(str(KOBO))
+    assert code == 0 and FILED.findall(again) == []
+    for _row, number, _pin in filed:
+        assert f"already imported as {number}" in again
+    assert count(gw, Case) == 3 and count(gw, IntakeImport) == 3
+    for text in STATEMENTS:
+        assert text not in out + again and text not in caplog.text.lower()
+    with gw.sessions() as session:
+        actors = session.scalars(
+            select(AuditEntry.actor).where(AuditEntry.action.in_(["case.intake", "intake.import"]))
+        ).all()
+    assert actors.count("cli:Field office Bria") == 4  # three cases and the run
+
+
+def test_a_semicolon_csv_with_bad_rows_imports_the_good_ones(gw, run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run(str(FIXTURES / "semicolon_bom.csv"), "--language", "fr")
+    assert code == 1
+    assert [row for row, _n, _p in FILED.findall(out)] == ["2"]
+    assert "row 3: not imported: no statement" in out
+    assert "row 4: not imported: unknown category value" in out
+    assert "menacé" not in out
+    with gw.sessions() as session:
+        case = session.scalars(select(Case)).one()
+    assert (case.language, case.received_via, case.danger_now) == ("fr", "paper", False)
+
+
+def test_an_xlsx_export_imports_like_the_csv(gw, run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["group_report/what_happened", "group_report/category", "meta/instanceID"])
+    sheet.append(["Told at the health post on Tuesday.", "other_misconduct", "uuid:x-1"])
+    sheet.append([None, None, None])  # Kobo leaves empty rows at times
+    sheet.append(["Told by a neighbour.", None, "uuid:x-2"])
+    path = tmp_path / "export.xlsx"
+    book.save(path)
+    code, out = run(str(path), "--received-via", "community_network")
+    assert code == 0, out
+    assert [row for row, _n, _p in FILED.findall(out)] == ["2", "4"]
+    assert run(str(path))[1].count("already imported as") == 2
+    with gw.sessions() as session:
+        assert set(session.scalars(select(Case.received_via))) == {"community_network"}
+
+
+@pytest.mark.parametrize(
+    ("label", "content", "error"),
+    [
+        ("not UTF-8", "what_happened\nd\xe9j\xe0\n".encode("latin-1"), "UTF-8"),
+        ("no statement column", b"where,when\nBangui,today\n", "what_happened"),
+        ("empty", b"", "empty"),
+        ("a broken workbook", b"PK\x03\x04broken", "workbook"),
+    ],
+)
+def test_a_file_that_cannot_be_read_says_why_and_files_nothing(
+    gw, run, tmp_path, label, content, error
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "upload.csv"
+    path.write_bytes(content)
+    code, out = run(str(path))
+    assert code == 2 and error in out, label
+    assert count(gw, Case) == 0
+
+
+def test_two_imports_at_once_file_each_row_once(gw, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rows = read_rows(shutil.copy(KOBO, tmp_path / "same.csv"))
+    outcomes = []
+
+    def importer() -> None:
+        for row in rows:
+            outcomes.append(
+                import_row(
+                    gw,
+                    row,
+                    actor="cli:t",
+                    language="en",
+                    locales=["en", "fr"],
+                    via=ReceivedVia.PAPER,
+                )[0]
+            )
+
+    threads = [threading.Thread(target=importer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(1 for o in outcomes if o.pin) == 3
+    assert sum(1 for o in outcomes if o.already) == 3
+    assert count(gw, Case) == 3
+
+
+@pytest.mark.parametrize(
+    ("column", "key"),
+    [
+        ("group_report/what_happened", "what_happened"),
+        ("meta/instanceID", "instanceid"),
+        (" What Happened ", "what_happened"),
+        ("_uuid", "_uuid"),
+    ],
+)
+def test_columns_are_matched_by_their_last_segment(column, key) -> None:  # type: ignore[no-untyped-def]
+    assert column_key(column) == key
+
+
+def test_a_row_without_an_instance_id_is_known_by_its_content() -> None:
+    from gateway.cases.intake_import import Row
+
+    one = Row(2, {"what_happened": "Told  in person", "where": "Bria"})
+    same = Row(9, {"where": "Bria", "what_happened": "Told in person"})
+    other = Row(2, {"what_happened": "Told in person", "where": "Bangui"})
+    assert source_key(one) == source_key(same) != source_key(other)
+
+
+def test_the_xlsform_collects_exactly_what_the_import_reads() -> None:
+    import csv
+
+    from gateway.cases.intake_import import KNOWN_COLUMNS
+
+    with (FIXTURES / "xlsform_survey.csv").open(encoding="utf-8") as fh:
+        survey = list(csv.DictReader(fh))
+    fields = {r["name"] for r in survey if r["type"].split()[0] in ("text", "select_one")}
+    assert fields == set(KNOWN_COLUMNS)
+    with (FIXTURES / "xlsform_choices.csv").open(encoding="utf-8") as fh:
+        choices = {(r["list_name"], r["name"]) for r in csv.DictReader(fh)}
+    offered = {name for list_name, name in choices if list_name == "category"}
+    assert offered == {"sexual_exploitation", "sexual_abuse", "other_misconduct"}
