@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.cases.outgoing import queue_message
-from gateway.conversation import follow_up, help_lines, status
+from gateway.conversation import follow_up, help_lines, language_guess, status
 from gateway.conversation.filing import file_conversation
 from gateway.conversation.keywords import (
     Command,
@@ -183,13 +183,31 @@ def handle(session: Session, gw: Gateway, event: InboundEvent, payload: dict[str
         if held is not None:  # "No, it is new": what was held is a new report's statement
             _advance(turn, conversation, held, "statement")
         return turn.effects
+    greeted = None if media else language_guess.greeting(text)
+    if conversation is not None and conversation.step == "statement" and greeted:
+        # "Hello" again while asked what happened: still not a report, maybe another language.
+        conversation.language = greeted if greeted in offered else conversation.language
+        turn.say(conversation.language, ASK_STATEMENT)
+        return turn.effects
     if conversation is not None:
         if not follow_up.answers_question(turn, conversation, text, media, locale, REPLY_ADDED):
             _answer(turn, conversation, text, media, locale)
         return turn.effects
     if follow_up.route(turn, text, media, locale, answered=REPLY_ADDED):  # a case's follow-up
         return turn.effects
-    _start(turn, text, media, locale, pref)
+    # A greeting opens a report in its language, like a keyword. Otherwise the first message's
+    # language, when it is clearly one we offer, is the report's, unless the sender chose one
+    # (a keyword, LANGUAGE, Telegram's own setting): a guess never overrides a choice, and is
+    # not remembered as one.
+    if greeted in offered:
+        locale = pref.language = greeted
+    elif not greeted and pref.language is None and event.language_hint not in offered:
+        written_in = language_guess.guess(text, offered)
+        locale = written_in if written_in in offered else locale
+    if greeted:
+        _start(turn, "", [], locale, pref, ask_statement=True)
+    else:
+        _start(turn, text, media, locale, pref)
     return turn.effects
 
 
