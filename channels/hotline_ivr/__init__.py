@@ -18,7 +18,7 @@ from __future__ import annotations
 from gateway.core.config import Settings
 from gateway.core.providers import Channel, Provider
 
-from . import commands, demo, urgent
+from . import commands, demo, prompt_files, urgent
 from .recordings import (
     CALL_PROVIDER,
     PROVIDER,
@@ -64,6 +64,7 @@ CHANNEL = Channel(
     providers=(RECORDINGS, CALLS),
     add_commands=commands.add_commands,
     checks=(check_settings,),
+    voice_prompts=prompt_files.catalog,
 )
 
 __all__ = ["CHANNEL", "blueprint", "PROVIDER"]

@@ -47,6 +47,7 @@ class CallState:
     receipt: str = ""  # case number and PIN, encrypted (Fernet token)
     tries: int = 0  # 1 after the question was asked again
     attempt: int = 0  # filing attempts after a failure
+    answer: str = ""  # the case a recorded answer goes to, encrypted (`seal_answer`)
 
     _KEYS = (
         ("l", "lang"),
@@ -57,6 +58,7 @@ class CallState:
         ("k", "receipt"),
         ("t", "tries"),
         ("a", "attempt"),
+        ("p", "answer"),
     )
 
     def query(self) -> str:
@@ -80,6 +82,7 @@ class CallState:
             receipt=args.get("k", "")[:400],
             tries=_small(args.get("t")),
             attempt=_small(args.get("a")),
+            answer=args.get("p", "")[:400],
         )
 
 
@@ -114,6 +117,22 @@ def open_receipt(gw: Gateway, token: str) -> tuple[str, str] | None:
     except (InvalidToken, UnicodeError, ValueError):
         return None
     return (number, pin) if number and pin else None
+
+
+def seal_answer(gw: Gateway, case_id: int, call_sid: str) -> str:
+    """The case a caller verified with its PIN, valid for this call only (a URL may be logged)."""
+    return gw.cipher.encrypt(f"answer|{case_id}|{call_sid}".encode()).decode("ascii")
+
+
+def open_answer(gw: Gateway, token: str, call_sid: str) -> int | None:
+    """The case id sealed for this call, or None."""
+    try:
+        kind, case_id, sid = gw.cipher.decrypt(token.encode("ascii")).decode().split("|")
+    except (InvalidToken, UnicodeError, ValueError):
+        return None
+    if kind != "answer" or not call_sid or sid != call_sid or not case_id.isdigit():
+        return None
+    return int(case_id)
 
 
 # --- the note of a statement recorded but not yet filed ----------------------

@@ -44,7 +44,7 @@ def language_menu(call: Call, r: VoiceResponse) -> None:
     action = call.url("language")
     gather = r.gather(action=action, method="POST", num_digits=1, timeout=KEY_TIMEOUT)
     for n, locale in enumerate(call.locales, start=1):
-        speaker = Speaker(call.gw.settings, locale)
+        speaker = Speaker(call.gw.settings, locale, call.uploaded.get(locale))
         speaker.prompt(gather, "language_option")
         speaker.digits(gather, str(n))
     r.redirect(action, method="POST")
@@ -214,4 +214,6 @@ STEPS: dict[str, Callable[[Call], VoiceResponse]] = {
     "help": on_help,
     "case-number": checking.on_case_number,
     "pin": checking.on_pin,
+    "answer-offer": checking.on_answer_offer,
+    "answered": checking.on_answered,
 }

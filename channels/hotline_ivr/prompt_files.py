@@ -8,7 +8,9 @@ overwrites a file that is not listed there (a real recording), and makes
 nothing for a prompt that has no translation yet (English words in a
 Swahili voice help no one). `check` lists, per configured language, the
 prompts without a file and the placeholders; it exits 1 when a configured
-language lacks any. `script` writes `<locale>/script.txt`, the catalog of
+language lacks any; a recording uploaded in the console (the
+`voice_prompts` table of the database DATABASE_URL names) counts as
+recorded. `script` writes `<locale>/script.txt`, the catalog of
 prompt ids with the words to record for each, taken from the gettext
 catalog (what a speaker reads in the studio). docs/ivr-prompts.md tells how
 to record real prompts.
@@ -29,7 +31,10 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from gateway.cases.voice_prompts import recorded_in
 from gateway.core import i18n
+from gateway.core.config import Settings, data_directory
+from gateway.core.providers import PromptLine
 
 from . import prompts
 
@@ -49,6 +54,7 @@ class LocaleReport:
     placeholders: list[str] = field(default_factory=list)
     made: list[str] = field(default_factory=list)
     untranslated: list[str] = field(default_factory=list)
+    uploaded: list[str] = field(default_factory=list)
 
 
 def configured(env: Mapping[str, str]) -> tuple[list[str], Path]:
@@ -181,7 +187,6 @@ SCRIPT = "script.txt"
 
 def script(locale: str) -> str:
     """The recording script of `locale`: one line per prompt id, tab, the words."""
-    review = set(i18n.review_list([locale]).get(locale, []))
     lines = [
         f"# What to record for the hotline in '{locale}': one file per line, named <id>.wav",
         "# (8 kHz mono) or <id>.mp3, in this directory. Made from the gettext catalog by",
@@ -189,14 +194,34 @@ def script(locale: str) -> str:
         "# [not translated] means the catalog has no translation yet; [needs review]",
         "# that no native speaker has checked the translation.",
     ]
+    lines += [f"{prompt_id}\t{words}" for prompt_id, words in script_lines(locale)]
+    return "\n".join(lines) + "\n"
+
+
+def script_lines(locale: str) -> list[tuple[str, str]]:
+    """(prompt id, the words to record) of every prompt, as `script.txt` and the console show."""
+    review = set(i18n.review_list([locale]).get(locale, []))
+    lines = []
     for prompt_id in prompts.all_prompt_ids():
         words = _words(locale, prompt_id)
         if words is None:
             words = "[not translated] " + prompts.PROMPTS[prompt_id]
         elif prompt_id in prompts.PROMPTS and prompts.PROMPTS[prompt_id] in review:
             words = "[needs review] " + words
-        lines.append(f"{prompt_id}\t{' '.join(words.split())}")
-    return "\n".join(lines) + "\n"
+        lines.append((prompt_id, " ".join(words.split())))
+    return lines
+
+
+def catalog(settings: Settings, locale: str) -> list[PromptLine]:
+    """The channel's `voice_prompts`: each prompt's words and packaged file, for the console."""
+    listed = prompts.placeholders(prompts.audio_dir(settings), locale)
+    out = []
+    for prompt_id, words in script_lines(locale):
+        path = prompts.audio_file(settings, locale, prompt_id)
+        url = f"/ivr/audio/{locale}/{path.name}" if path is not None else None
+        placeholder = path is not None and prompt_id in listed
+        out.append(PromptLine(prompt_id, words, file_url=url, placeholder=placeholder))
+    return out
 
 
 def write_scripts(locales: list[str], directory: Path) -> list[LocaleReport]:
@@ -209,18 +234,35 @@ def write_scripts(locales: list[str], directory: Path) -> list[LocaleReport]:
     return reports
 
 
-def check(locales: list[str], directory: Path) -> list[LocaleReport]:
+def check(
+    locales: list[str], directory: Path, uploaded: Mapping[str, set[str]] | None = None
+) -> list[LocaleReport]:
+    """Per language, the prompts with neither an uploaded recording nor a file, and placeholders."""
     reports = []
     for locale in locales:
         listed = prompts.placeholders(directory, locale)
         report = LocaleReport(locale)
+        in_console = (uploaded or {}).get(locale, set())
         for prompt_id in prompts.all_prompt_ids():
-            if _file(directory, locale, prompt_id) is None:
+            if prompt_id in in_console:
+                report.uploaded.append(prompt_id)
+            elif _file(directory, locale, prompt_id) is None:
                 report.missing.append(prompt_id)
             elif prompt_id in listed:
                 report.placeholders.append(prompt_id)
         reports.append(report)
     return reports
+
+
+def database_url(env: Mapping[str, str]) -> str:
+    """DATABASE_URL as the gateway reads it (gateway.core.config), without needing its keys."""
+    url = env.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{data_directory(None, env) / 'gateway.db'}"
+    for old in ("postgres://", "postgresql://"):
+        if url.startswith(old):
+            return "postgresql+psycopg://" + url[len(old) :]
+    return url
 
 
 def main(command: str, only: list[str] | None = None, force: bool = False) -> int:
@@ -236,7 +278,10 @@ def main(command: str, only: list[str] | None = None, force: bool = False) -> in
         elif command == "script":
             reports = write_scripts(locales, directory)
         else:
-            reports = check(locales, directory)
+            uploaded = recorded_in(database_url(env))
+            if uploaded is None:
+                print("note: no database to read uploaded prompts from", file=sys.stderr)
+            reports = check(locales, directory, uploaded)
     except (PromptToolError, subprocess.CalledProcessError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -256,6 +301,8 @@ def main(command: str, only: list[str] | None = None, force: bool = False) -> in
                 line += f"; missing: {', '.join(r.missing)}"
             if r.placeholders:
                 line += f"; placeholders: {', '.join(r.placeholders)}"
+            if r.uploaded:
+                line += f"; uploaded in the console: {len(r.uploaded)}"
         print(line)
     if command == "check":
         return 1 if any(r.missing for r in reports) else 0

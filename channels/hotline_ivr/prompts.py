@@ -1,10 +1,12 @@
 """What the hotline says, in each language: recorded audio first, text-to-speech after.
 
 Every prompt has an id and an English text that goes through gettext. A
-prompt is played from `<audio dir>/<locale>/<id>.wav` (or `.mp3`) when that
-file exists: Twilio's text-to-speech has no voice for Lingala, Sango,
-Swahili and many other languages a mission needs, so recorded prompts are
-what makes the line usable there. Without a file, `<Say>` speaks the
+prompt is played from the recording an administrator uploaded in the
+console (gateway/cases/voice_prompts.py), else from
+`<audio dir>/<locale>/<id>.wav` (or `.mp3`) when that file exists:
+Twilio's text-to-speech has no voice for Lingala, Sango, Swahili and many
+other languages a mission needs, so recorded prompts are what makes the
+line usable there. Without a recording, `<Say>` speaks the
 translated text with a voice Twilio has for the language (`TTS_VOICES`),
 and the English text with an English voice otherwise.
 
@@ -19,12 +21,14 @@ has no voice for the language, since Twilio's voices sound better.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from twilio.twiml import TwiML
 
+from gateway.cases.voice_prompts import StoredPrompt
 from gateway.core import i18n
 from gateway.core.config import Settings
 from gateway.core.i18n import _
@@ -106,6 +110,13 @@ PROMPTS: dict[str, str] = {
     "enter_case": _("Enter your case number, then press the hash key."),
     "enter_pin": _("Enter your PIN, then press the hash key."),
     "message_for_you": _("There is a message for you:"),
+    # Translators: hotline, after a focal point's message was read on a status call.
+    "answer_offer": _("To record an answer, press 1."),
+    "answer_intro": _(
+        "After the beep, say your answer. You have up to 2 minutes. "
+        "Press the hash key when you have finished."
+    ),
+    "answer_added": _("Thank you. Your answer has been added to your report."),
     # The same words as the web status page, so a reporter hears what they would read.
     "status_wrong": _(
         "We could not open a report with this case number and PIN. Please check them."
@@ -188,12 +199,22 @@ def voice_of(locale: str) -> tuple[str, str] | None:
 class Speaker:
     """Renders prompts for one call's language into TwiML (a response or a `<Gather>`)."""
 
-    def __init__(self, settings: Settings, locale: str) -> None:
+    def __init__(
+        self, settings: Settings, locale: str, uploaded: Mapping[str, StoredPrompt] | None = None
+    ) -> None:
         self.settings = settings
         self.locale = locale
         self.base = (settings.public_base_url or "").rstrip("/")
+        self.uploaded = uploaded or {}  # this language's recordings uploaded in the console
 
     def audio_url(self, prompt_id: str) -> str | None:
+        """An uploaded recording (its version in the URL: a new upload is a new URL), or a file."""
+        stored = self.uploaded.get(prompt_id)
+        if stored is not None:
+            return (
+                f"{self.base}/ivr/audio/{self.locale}/{prompt_id}{stored.extension}"
+                f"?v={stored.version}"
+            )
         path = audio_file(self.settings, self.locale, prompt_id)
         if path is None:
             return None

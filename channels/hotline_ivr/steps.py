@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from gateway.cases import voice_prompts
 from gateway.core.runtime import Gateway
 
 from .calls import CallState
@@ -34,9 +36,14 @@ class Call:
     params: Mapping[str, str]
     locales: list[str]
 
-    @property
+    @cached_property
+    def uploaded(self) -> voice_prompts.Index:
+        """The prompts recorded in the console, read once a request (one Redis GET, cached)."""
+        return voice_prompts.recorded(self.gw)
+
+    @cached_property
     def speaker(self) -> Speaker:
-        return Speaker(self.gw.settings, self.state.lang)
+        return Speaker(self.gw.settings, self.state.lang, self.uploaded.get(self.state.lang))
 
     @property
     def digits(self) -> str:
@@ -52,7 +59,10 @@ class Call:
         return f"{base}/ivr/twilio/{step}" + (f"?{query}" if query else "")
 
     def but(self, **changes: object) -> Call:
-        return Call(self.gw, self.state.but(**changes), self.params, self.locales)
+        call = Call(self.gw, self.state.but(**changes), self.params, self.locales)
+        if "uploaded" in self.__dict__:  # the same request: no second look-up
+            call.__dict__["uploaded"] = self.uploaded
+        return call
 
 
 Render = Callable[[Call, VoiceResponse], None]

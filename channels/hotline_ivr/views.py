@@ -4,7 +4,8 @@
   in" webhook); later steps under `/ivr/twilio/<step>` (the TwiML action
   URLs the flow writes).
 - `POST /ivr/twilio/status`: call and recording status callbacks.
-- `GET /ivr/audio/<locale>/<prompt>.wav`: recorded prompts, public, no data.
+- `GET /ivr/audio/<locale>/<prompt>.wav` (or `.mp3`): recorded prompts,
+  public, no data: the one uploaded in the console first, else the file.
 
 Every webhook must carry a valid X-Twilio-Signature for PUBLIC_BASE_URL +
 path + query (channels/twilio_signature.py): otherwise 403 and nothing
@@ -17,9 +18,11 @@ import logging
 import time
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
+from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels.twilio_signature import signature_valid
+from gateway.cases import voice_prompts
 from gateway.core.runtime import Gateway
 from gateway.intake.metrics import observe
 from gateway.intake.webhooks import Forbidden, Malformed
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 
 blueprint = Blueprint("hotline_ivr", __name__)
 AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg"}
+# An uploaded recording's URL carries its version (`?v=`): that URL never changes content.
+VERSIONED_MAX_AGE = 86400
 
 
 def _gateway() -> Gateway:
@@ -97,7 +102,28 @@ def audio(locale: str, name: str) -> Response:
     prompt_id, dot, extension = name.rpartition(".")
     if not dot or f".{extension}" not in AUDIO_TYPES:
         abort(404)
+    uploaded = _uploaded(locale, prompt_id)
+    if uploaded is not None:
+        stored, data = uploaded
+        if stored.extension != f".{extension}":
+            abort(404)
+        response = Response(data, mimetype=stored.content_type)
+        if request.args.get("v") == stored.version:
+            response.headers["Cache-Control"] = f"public, max-age={VERSIONED_MAX_AGE}"
+        else:  # an old or missing version: whatever is current, checked every time
+            response.headers["Cache-Control"] = "no-cache"
+        response.headers["ETag"] = f'"{stored.sha256[:32]}"'
+        return response
     path = prompts.audio_file(_gateway().settings, locale, prompt_id)
     if path is None or path.suffix != f".{extension}":
         abort(404)
     return send_file(path, mimetype=AUDIO_TYPES[path.suffix], max_age=3600)
+
+
+def _uploaded(locale: str, prompt_id: str) -> tuple[voice_prompts.StoredPrompt, bytes] | None:
+    """The recording uploaded in the console; None without one, or when the database is down."""
+    try:
+        return voice_prompts.get(_gateway(), locale, prompt_id)
+    except SQLAlchemyError as exc:
+        log.error("ivr audio: uploaded prompts not readable (%s)", type(exc).__name__)
+        return None

@@ -9,6 +9,7 @@ reporter: only the channel and whether a message can reach them directly.
 from gateway.console import admin, auth, case, case_actions, exports, health, queue, stats
 from gateway.console import intake as intake_views
 from gateway.console import referrals as referral_views
+from gateway.console import voice_prompts as voice_prompt_views
 from gateway.console.pages import blueprint
 
 __all__ = ["blueprint"]
@@ -25,4 +26,5 @@ _VIEWS = (
     stats,
     referral_views,
     intake_views,
+    voice_prompt_views,
 )

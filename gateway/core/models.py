@@ -406,3 +406,26 @@ class Referral(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class VoicePrompt(Base):
+    """A hotline prompt recorded by a person and uploaded in the console (one per language).
+
+    Not encrypted, unlike everything a reporter sends: a prompt holds the
+    gateway's own public words ("press 1 to ..."), which `/ivr/audio/...`
+    serves to anyone. The hotline plays it before a packaged file or
+    text-to-speech (gateway/cases/voice_prompts.py).
+    """
+
+    __tablename__ = "voice_prompts"
+    __table_args__ = (UniqueConstraint("locale", "name"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(40))  # the prompt id: "welcome", "digit_7"
+    content_type: Mapped[str] = mapped_column(String(32))  # audio/wav or audio/mpeg
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -47,6 +47,20 @@ Check = Callable[[Settings], list[str]]
 
 
 @dataclass(frozen=True)
+class PromptLine:
+    """One recorded prompt a channel needs in a language, as the console's prompts page lists it."""
+
+    prompt_id: str
+    words: str  # what to say: the recording script's line
+    file_url: str | None = None  # the packaged recording's path on this gateway, if any
+    placeholder: bool = False  # that file was made by a machine (espeak-ng), not a person
+
+
+# (settings, locale) -> every prompt of the language, in the order the channel plays them
+PromptCatalog = Callable[[Settings, str], list[PromptLine]]
+
+
+@dataclass(frozen=True)
 class Provider:
     """One outside service a channel talks to (Twilio, Africa's Talking, Kannel, Telegram)."""
 
@@ -76,6 +90,7 @@ class Channel:
     handlers: Mapping[str, Handler] = field(default_factory=dict)  # its own, by channel name
     add_commands: AddCommands | None = None
     checks: tuple[Check, ...] = ()
+    voice_prompts: PromptCatalog | None = None  # the recorded prompts it plays (the hotline)
 
 
 class Registry:
@@ -142,6 +157,13 @@ class Registry:
         for package in self._channels.values():
             if channel in package.handlers:
                 return package.handlers[channel]
+        return None
+
+    def voice_prompts(self) -> PromptCatalog | None:
+        """The catalog of recorded prompts of the channel that plays them, if one is installed."""
+        for package in self._channels.values():
+            if package.voice_prompts is not None:
+                return package.voice_prompts
         return None
 
     def conversation_channels(self) -> frozenset[str]:

@@ -175,6 +175,34 @@ ROUTES = [
     ),
     ("GET", "/console/settings", "/console/settings", {}, {A: 200, F: 403, V: 403, N: 302}),
     ("GET", "/console/audit", "/console/audit", {}, {A: 200, F: 403, V: 403, N: 302}),
+    (
+        "GET",
+        "/console/voice-prompts",
+        "/console/voice-prompts",
+        {},
+        {A: 200, F: 403, V: 403, N: 302},
+    ),
+    (
+        "GET",
+        "/console/voice-prompts/<locale>",
+        "/console/voice-prompts/sw",
+        {},
+        {A: 200, F: 403, V: 403, N: 302},
+    ),
+    (
+        "POST",
+        "/console/voice-prompts/<locale>/<prompt_id>",
+        "/console/voice-prompts/sw/welcome",
+        {},
+        {A: 400, F: 403, V: 403, N: 400},
+    ),
+    (
+        "POST",
+        "/console/voice-prompts/<locale>/<prompt_id>/delete",
+        "/console/voice-prompts/sw/welcome/delete",
+        {},
+        {A: 302, F: 403, V: 403, N: 400},
+    ),
     ("POST", "/console/logout", "/console/logout", {}, {A: 302, F: 302, V: 302, N: 400}),
 ]
 
