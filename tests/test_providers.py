@@ -8,7 +8,7 @@ import pytest
 
 from gateway.app import load_channels
 from gateway.cli import main as cli_main
-from gateway.core.config import DEMO_SETTINGS_FILE
+from gateway.core.config import DEMO_SETTINGS_FILE, Settings
 from gateway.core.providers import Channel, Provider, Registry
 
 
@@ -60,3 +60,18 @@ def test_the_demos_own_processes_have_its_settings_in_their_environment(
         "KANNEL_SENDSMS_URL=http://127.0.0.1:9/demo/sms/sendsms\n"
     )
     assert cli_main(["worker", "--burst", "--data-dir", str(tmp_path)]) == 0
+
+
+def test_start_up_names_each_provider_missing_a_setting_and_what_follows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Every channel's check, through the registry the composition root fills."""
+    keys = {
+        "GATEWAY_SECRET_KEY": "s" * 32,
+        "GATEWAY_DATA_KEY": "x" * 43 + "=",
+        "GATEWAY_PSEUDONYM_KEY": "p" * 32,
+    }
+    registry = load_channels()
+    bare = dict(registry.warnings(Settings.from_mapping(keys, tmp_path)))
+    assert "Africa's Talking USSD is not fully configured" in bare["ussd"]
+    assert "its endpoint refuses every session" in bare["ussd"]
+    configured = Settings.from_mapping({**keys, "AFRICASTALKING_CALLBACK_KEY": "k"}, tmp_path)
+    assert "ussd" not in dict(registry.warnings(configured))

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from gateway.core.config import Settings
-from gateway.core.providers import Channel
+from gateway.core.providers import Channel, missing_settings
 
 from . import africastalking, demo, kannel, twilio
 
@@ -27,27 +26,19 @@ for _module in PROVIDER_MODULES:
         blueprint.add_url_rule(_path, view_func=_adapter.view(), methods=list(_methods))
 demo.register(blueprint)
 
-
-def unconfigured(settings: Settings) -> list[str]:
-    """One warning per provider missing a setting it needs: its endpoints refuse everything."""
-    warnings = []
-    for module in PROVIDER_MODULES:
-        provider = module.DESCRIPTOR
-        missing = [name for name in provider.required_settings if not settings.get(name)]
-        if missing:
-            warnings.append(
-                f"{provider.label} is not fully configured ({', '.join(missing)} not set): "
-                "its endpoints refuse or cannot answer"
-            )
-    return warnings
-
+PROVIDERS = tuple(module.DESCRIPTOR for module in PROVIDER_MODULES)
 
 CHANNEL = Channel(
     name="sms",
     blueprint=blueprint,
-    providers=tuple(module.DESCRIPTOR for module in PROVIDER_MODULES),
+    providers=PROVIDERS,
     conversation_channels=("sms", "whatsapp"),
-    checks=(unconfigured,),
+    checks=(
+        missing_settings(
+            PROVIDERS,
+            "its endpoints refuse or cannot answer",
+        ),
+    ),
 )
 
 __all__ = ["CHANNEL", "blueprint"]

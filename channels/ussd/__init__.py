@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from gateway.core.config import Settings
-from gateway.core.providers import Channel
+from gateway.core.providers import Channel, missing_settings
 
 from . import africastalking, demo
 
@@ -23,26 +22,18 @@ for _module in PROVIDER_MODULES:
     _module.register(blueprint)
 demo.register(blueprint)
 
-
-def unconfigured(settings: Settings) -> list[str]:
-    """A warning per aggregator whose endpoint refuses everything for want of its key."""
-    warnings = []
-    for module in PROVIDER_MODULES:
-        provider = module.DESCRIPTOR
-        missing = [name for name in provider.required_settings if not settings.get(name)]
-        if missing:
-            warnings.append(
-                f"{provider.label} is not fully configured ({', '.join(missing)} not set): "
-                "its endpoint refuses every session"
-            )
-    return warnings
-
+PROVIDERS = tuple(module.DESCRIPTOR for module in PROVIDER_MODULES)
 
 CHANNEL = Channel(
     name="ussd",
     blueprint=blueprint,
-    providers=tuple(module.DESCRIPTOR for module in PROVIDER_MODULES),
-    checks=(unconfigured,),
+    providers=PROVIDERS,
+    checks=(
+        missing_settings(
+            PROVIDERS,
+            "its endpoint refuses every session",
+        ),
+    ),
 )
 
 __all__ = ["CHANNEL", "blueprint"]

@@ -25,10 +25,11 @@ from gateway.cases.media import UnsupportedMedia
 from gateway.cases.numbering import CaseNumber, new_pin
 from gateway.core.i18n import _
 from gateway.core.runtime import Gateway
+from gateway.intake.form_files import BAD_FILE, FormError, read_files
 from gateway.work import reporter
 
 from . import guard
-from .form import BAD_FILE, HONEYPOT, FormError, Posted, build_report, read_files
+from .form import HONEYPOT, Posted, build_report
 from .guard import Limit, TokenExpired, TokenInvalid
 from .help import area_of
 from .help import block as help_block

@@ -27,19 +27,13 @@ from gateway.cases.filing import Receipt
 from gateway.cases.in_person import file_received, sms_provider
 from gateway.cases.media import UnsupportedMedia
 from gateway.console import security
-from gateway.console.intake_form import (
-    BAD_FILE,
-    FormError,
-    Posted,
-    build,
-    read_files,
-    slip,
-)
+from gateway.console.intake_form import Posted, build, slip
 from gateway.console.pages import blueprint, render, t
 from gateway.console.security import FILERS, allow
 from gateway.core import i18n
 from gateway.core.i18n import _
 from gateway.core.runtime import Gateway
+from gateway.intake.form_files import BAD_FILE, FormError, read_files
 from gateway.work.effects import enqueue_forwarding
 
 log = logging.getLogger(__name__)

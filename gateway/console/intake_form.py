@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.datastructures import MultiDict
 
 from gateway.cases.in_person import SmsFollowUp, sms_follow_up
-from gateway.cases.media import ImageTooLarge, UnsupportedMedia, check_upload
 from gateway.cases.reports import Affected, Category, NewAttachment, NewReport, ReceivedVia
 from gateway.conversation.keywords import KEYWORDS, Command
 from gateway.core import assistance
 from gateway.core.config import Settings
 from gateway.core.i18n import _
+from gateway.intake.form_files import NO_STATEMENT, FormError
 
 CATEGORIES = {c.value: c for c in Category}
 AFFECTED = {a.value: a for a in Affected}
@@ -29,29 +29,9 @@ YES_NO = {"yes": True, "no": False}
 FOLLOW_UP = ("no", "focal_point", "sms")
 TEXT_FIELDS = {"narrative": 20_000, "location": 300, "when": 200, "phone": 40}
 CHOICE_FIELDS = ("category", "affected", "danger", "follow_up", "received_via")
-MAX_FILES = 5
 
-# The web form's own strings, so the catalogs' translations serve both.
-NO_STATEMENT = _("Please write what happened, or add a file.")
-BAD_FILE = _(
-    "One of the files cannot be taken. "
-    "Please send only photos, sound recordings, videos (MP4) or PDF."
-)
-TOO_MANY_PIXELS = _(
-    "One of the photos is too large to take. Please send a smaller photo, or a screenshot of it."
-)
-TOO_BIG = _("The files are too big. Together they must be under %(size)s MB.")
-TOO_MANY = _("Please add at most %(count)s files.")
 NO_SMS = _("Answers by SMS are not possible here: no SMS service is set up. Choose another way.")
 BAD_PHONE = _("Type the phone number with its country code, for example +236 70 00 00 00.")
-
-
-class FormError(Exception):
-    """What must change on the form; `status` is the HTTP answer that goes with it."""
-
-    def __init__(self, message: str, status: int, **values: object) -> None:
-        super().__init__(message)
-        self.message, self.status, self.values = message, status, values
 
 
 @dataclass
@@ -68,29 +48,6 @@ class Posted:
 
     def get(self, name: str) -> str:
         return self.values.get(name, "")
-
-
-def read_files(files: list[FileStorage], max_bytes: int) -> list[NewAttachment]:
-    """The posted files that are not empty, checked for size and type (413, 415, 400)."""
-    attachments: list[NewAttachment] = []
-    total = 0
-    for storage in files:
-        data = storage.read(max_bytes + 1)
-        if not data:
-            continue
-        total += len(data)
-        if total > max_bytes:
-            raise FormError(TOO_BIG, 413, size=max(1, max_bytes // (1024 * 1024)))
-        if len(attachments) >= MAX_FILES:
-            raise FormError(TOO_MANY, 400, count=MAX_FILES)
-        try:
-            kind = check_upload(data)
-        except ImageTooLarge:
-            raise FormError(TOO_MANY_PIXELS, 413) from None
-        except UnsupportedMedia:
-            raise FormError(BAD_FILE, 415) from None
-        attachments.append(NewAttachment(content_type=kind, data=data))
-    return attachments
 
 
 @dataclass(frozen=True)

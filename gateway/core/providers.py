@@ -185,6 +185,23 @@ class Registry:
         ]
 
 
+def missing_settings(providers: tuple[Provider, ...], consequence: str) -> Check:
+    """A start-up check: one warning per provider missing a setting it needs, and what follows."""
+
+    def check(settings: Settings) -> list[str]:
+        warnings = []
+        for provider in providers:
+            missing = [name for name in provider.required_settings if not settings.get(name)]
+            if missing:
+                warnings.append(
+                    f"{provider.label} is not fully configured "
+                    f"({', '.join(missing)} not set): {consequence}"
+                )
+        return warnings
+
+    return check
+
+
 _installed = Registry()
 
 
