@@ -10,6 +10,7 @@ statement.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import threading
@@ -51,7 +52,9 @@ def count(gw, model) -> int:  # type: ignore[no-untyped-def]
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def test_three_paper_forms_file_three_cases_and_again_none(gw, run, tracker, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_three_paper_forms_file_three_cases_and_again_none(  # type: ignore[no-untyped-def]
+    gw, run, tracker, caplog, capsys, tmp_path
+) -> None:
     code, out = run(str(KOBO), "--by", "Field office Bria")
     assert code == 0, out
     filed = FILED.findall(out)
@@ -76,6 +79,9 @@ def test_three_paper_forms_file_three_cases_and_again_none(gw, run, tracker, cap
             select(AuditEntry.actor).where(AuditEntry.action.in_(["case.intake", "intake.import"]))
         ).all()
     assert actors.count("cli:Field office Bria") == 4  # three cases and the run
+    assert cli_main(["cases", "list", "--json", "--data-dir", str(tmp_path)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert sorted(r["received_via"] for r in listed) == ["community_network", "paper", "paper"]
 
 
 def test_a_semicolon_csv_with_bad_rows_imports_the_good_ones(gw, run) -> None:  # type: ignore[no-untyped-def]

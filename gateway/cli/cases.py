@@ -24,6 +24,7 @@ def _case_summary(case: Any, prefix: str) -> dict[str, Any]:
         "case_number": display_number(case, prefix),
         "status": case.status,
         "channel": case.channel,
+        "received_via": case.received_via,  # how a report taken in person reached its receiver
         "language": case.language,
         "category": case.category,
         "urgent": case.danger_now or case.child_involved,
