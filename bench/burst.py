@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -43,10 +42,10 @@ import httpx
 from bench import Row
 from bench import _services as services
 from bench import _workers as workers
-from bench._processes import serve_gateway
+from bench._deployment import deployed
 from bench._tracker import AcceptingTracker
 from bench.pipeline import job_floor
-from tests.support.providers import AT_API_KEY, AT_USERNAME, Call, ProviderAPI
+from tests.support.providers import Call, ProviderAPI
 
 REPORTS = int(os.environ.get("BENCH_BURST_REPORTS", "1000"))
 WORKERS = int(os.environ.get("BENCH_SLOW_HASH_WORKERS", "1"))
@@ -146,63 +145,31 @@ def _check(gw, tracker: AcceptingTracker, api: TimedProviderAPI) -> str:  # type
 
 def burst(backend: services.Backend) -> tuple[list[float], str]:
     """Seconds from webhook to receipt, per report, on a clean backend; and the check."""
-    from gateway.core import runtime
-    from gateway.core.config import Settings
-    from gateway.core.runtime import Gateway
-
     api = TimedProviderAPI().start()
-    processes: list[subprocess.Popen[bytes]] = []
     try:
-        with AcceptingTracker() as tracker:
-            env = backend.env(
-                CASE_TRACKER_URL=tracker.url,
-                CASE_TRACKER_SECRET="bench-tracker-secret",
-                FORWARDERS="webhook",
-                AFRICASTALKING_USERNAME=AT_USERNAME,
-                AFRICASTALKING_API_KEY=AT_API_KEY,
-                AFRICASTALKING_CALLBACK_KEY=CALLBACK_KEY,
-                AFRICASTALKING_API_BASE_URL=api.url,
-                INTAKE_TIMEOUT_SECONDS="1",
-                SWEEP_INTERVAL_SECONDS="1",
-                BENCH_CHEAP_PIN_HASH="0",
+        with deployed(backend, api.url, WORKERS, CALLBACK_KEY, cheap_pin_hash=False) as run:
+            gw, tracker = run.gw, run.tracker
+            tracker.expect(REPORTS)
+            started = time.perf_counter()
+            posted, statuses = _send_all(run.base)
+            print(
+                f"burst: {backend.name}: {REPORTS} webhooks in"
+                f" {time.perf_counter() - started:.1f}s, answers {dict(statuses)}",
+                flush=True,
             )
-            log = backend.directory / "burst-workers.log"
-            args = ["gateway", "--data-dir", str(backend.directory)]
-            processes.extend(workers.start(args, env, log) for _ in range(WORKERS))
-            server, base = serve_gateway(
-                env, backend.directory, backend.directory / "burst-web.log"
-            )
-            processes.append(server)
-            gw = runtime.install(
-                Gateway.from_settings(Settings.from_mapping(env, backend.directory))
-            )
-            try:
-                workers.wait_registered(gw.queue("intake"), WORKERS)
-                tracker.expect(REPORTS)
-                started = time.perf_counter()
-                posted, statuses = _send_all(base)
-                print(
-                    f"burst: {backend.name}: {REPORTS} webhooks in"
-                    f" {time.perf_counter() - started:.1f}s, answers {dict(statuses)}",
-                    flush=True,
-                )
-                if statuses != Counter({200: REPORTS}):
-                    raise RuntimeError(f"answers {dict(statuses)}: every webhook must get 200")
-                deadline = started + TIMEOUT
-                while api.receipt_count() < REPORTS or not tracker.reached.is_set():
-                    if time.perf_counter() > deadline:
-                        raise RuntimeError(
-                            f"{api.receipt_count()} receipts, {len(tracker.keys)} cases at the"
-                            f" tracker of {REPORTS} after {TIMEOUT:.0f}s; see {log}"
-                        )
-                    time.sleep(0.2)
-                time.sleep(2)  # a second receipt to anyone would arrive now
-                check = _check(gw, tracker, api)
-            finally:
-                runtime.uninstall()
-                gw.close()
+            if statuses != Counter({200: REPORTS}):
+                raise RuntimeError(f"answers {dict(statuses)}: every webhook must get 200")
+            deadline = started + TIMEOUT
+            while api.receipt_count() < REPORTS or not tracker.reached.is_set():
+                if time.perf_counter() > deadline:
+                    raise RuntimeError(
+                        f"{api.receipt_count()} receipts, {len(tracker.keys)} cases at the"
+                        f" tracker of {REPORTS} after {TIMEOUT:.0f}s; see {run.log}"
+                    )
+                time.sleep(0.2)
+            time.sleep(2)  # a second receipt to anyone would arrive now
+            check = _check(gw, tracker, api)
     finally:
-        workers.stop(processes)
         api.stop()
     with api.lock:
         waits = [api.receipts[address][0] - at for address, at in posted.items()]

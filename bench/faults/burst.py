@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -37,8 +36,7 @@ from datetime import UTC, datetime
 import httpx
 
 from bench import _services as services
-from bench import _workers as workers
-from bench._processes import serve_gateway
+from bench._deployment import deployed
 from bench._tracker import AcceptingTracker
 from bench.faults import FaultFailed
 
@@ -130,73 +128,42 @@ def check(gw, tracker: AcceptingTracker, api, distinct: int) -> str:  # type: ig
 
 def burst(backend: services.Backend) -> str:
     """The whole run on one backend; a summary, or FaultFailed."""
-    from gateway.core import runtime
-    from gateway.core.config import Settings
-    from gateway.core.runtime import Gateway
-    from tests.support.providers import AT_API_KEY, AT_USERNAME, ProviderAPI
+    from tests.support.providers import ProviderAPI
 
     numbers = plan(MESSAGES, DUPLICATE_SHARE)
     distinct = len(set(numbers))
     api = ProviderAPI().start()
-    processes: list[subprocess.Popen[bytes]] = []
     try:
-        with AcceptingTracker() as tracker:
-            env = backend.env(
-                CASE_TRACKER_URL=tracker.url,
-                CASE_TRACKER_SECRET="bench-tracker-secret",
-                FORWARDERS="webhook",
-                AFRICASTALKING_USERNAME=AT_USERNAME,
-                AFRICASTALKING_API_KEY=AT_API_KEY,
-                AFRICASTALKING_CALLBACK_KEY=CALLBACK_KEY,
-                AFRICASTALKING_API_BASE_URL=api.url,
-                INTAKE_TIMEOUT_SECONDS="1",
-                SWEEP_INTERVAL_SECONDS="1",
-                BENCH_CHEAP_PIN_HASH="1",
+        with deployed(backend, api.url, WORKERS, CALLBACK_KEY, cheap_pin_hash=True) as run:
+            gw, tracker = run.gw, run.tracker
+            tracker.expect(distinct)
+            started = time.monotonic()
+            statuses = _send_all(run.base, numbers)
+            sent = time.monotonic()
+            print(
+                f"burst: {backend.name}: {MESSAGES} requests in {sent - started:.0f}s,"
+                f" answers {dict(statuses)}",
+                flush=True,
             )
-            log = backend.directory / "burst-workers.log"
-            args = ["gateway", "--data-dir", str(backend.directory)]
-            processes.extend(workers.start(args, env, log) for _ in range(WORKERS))
-            server, base = serve_gateway(
-                env, backend.directory, backend.directory / "burst-web.log"
-            )
-            processes.append(server)
-            gw = runtime.install(
-                Gateway.from_settings(Settings.from_mapping(env, backend.directory))
-            )
-            try:
-                workers.wait_registered(gw.queue("intake"), WORKERS)
-                tracker.expect(distinct)
-                started = time.monotonic()
-                statuses = _send_all(base, numbers)
-                sent = time.monotonic()
-                print(
-                    f"burst: {backend.name}: {MESSAGES} requests in {sent - started:.0f}s,"
-                    f" answers {dict(statuses)}",
-                    flush=True,
+            if statuses != Counter({200: MESSAGES}):
+                raise FaultFailed(f"answers {dict(statuses)}: every request must get 200")
+            if not tracker.reached.wait(TIMEOUT):
+                raise FaultFailed(
+                    f"{len(tracker.keys)} of {distinct} cases at the tracker after"
+                    f" {TIMEOUT:.0f}s; see {run.log}"
                 )
-                if statuses != Counter({200: MESSAGES}):
-                    raise FaultFailed(f"answers {dict(statuses)}: every request must get 200")
-                if not tracker.reached.wait(TIMEOUT):
-                    raise FaultFailed(
-                        f"{len(tracker.keys)} of {distinct} cases at the tracker after"
-                        f" {TIMEOUT:.0f}s; see {log}"
-                    )
-                # The last receipts may still be on their way when the last case arrives.
-                deadline = sent + TIMEOUT
-                while True:
-                    try:
-                        summary = check(gw, tracker, api, distinct)
-                        break
-                    except FaultFailed:
-                        if time.monotonic() > deadline:
-                            raise
-                        time.sleep(1)
-                done = time.monotonic()
-            finally:
-                runtime.uninstall()
-                gw.close()
+            # The last receipts may still be on their way when the last case arrives.
+            deadline = sent + TIMEOUT
+            while True:
+                try:
+                    summary = check(gw, tracker, api, distinct)
+                    break
+                except FaultFailed:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(1)
+            done = time.monotonic()
     finally:
-        workers.stop(processes)
         api.stop()
     return (
         f"{backend.name}: {MESSAGES} requests ({distinct} distinct) answered 200 in"
