@@ -15,18 +15,13 @@ Without a directory the menus are exactly as before.
 
 from __future__ import annotations
 
-import logging
-
 from twilio.twiml.voice_response import VoiceResponse
 
 from gateway.core import assistance
 from gateway.core.assistance import Service
-from gateway.core.config import ConfigError
 from gateway.core.runtime import Gateway
 
 from .steps import Call, ask
-
-log = logging.getLogger(__name__)
 
 MENU_KEY = "4"  # main menu: 1 report, 2 check, 3 how reports are handled (contract)
 RECEIPT_KEY = "3"  # after the receipt: 1 hear again, 2 speak to someone (when offered)
@@ -39,11 +34,7 @@ def service(gw: Gateway) -> Service | None:
     A file broken after start-up (checked then) must not cost the caller the
     rest of the call: it is logged and the menus go on without help.
     """
-    try:
-        return assistance.directory(gw.settings).first(None)
-    except ConfigError as exc:
-        log.error("ivr: help services not read: %s", exc)
-        return None
+    return assistance.offered(gw.settings, "ivr").first(None)
 
 
 def read_help(call: Call, r: VoiceResponse, found: Service) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.conversation.help_lines import area_in, directory
+from gateway.conversation.help_lines import area_in
+from gateway.core import assistance
 from gateway.core.assistance import Kind
 from gateway.core.i18n import _
 from gateway.core.runtime import Gateway
@@ -62,13 +63,13 @@ class Block:
 
 def area_of(gw: Gateway, where: str | None) -> str:
     """The directory's area that the place a reporter typed names, or "" (every area)."""
-    found = directory(gw)
+    found = assistance.offered(gw.settings, "web form")
     return (area_in(found, where) or "") if found else ""
 
 
 def block(gw: Gateway, area: str = "") -> Block | None:
     """The help block for a page (`area`: one of the directory's, "" for all); None without one."""
-    found = directory(gw)
+    found = assistance.offered(gw.settings, "web form")
     if not found:
         return None
     current = locale()

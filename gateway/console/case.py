@@ -22,8 +22,9 @@ from gateway.cases.filing import display_number, find_case
 from gateway.cases.mailbox import can_push
 from gateway.console import security
 from gateway.console.pages import CATEGORY_LABELS, blueprint, label, render, t
-from gateway.console.referral_labels import LABELS, services
+from gateway.console.referral_labels import LABELS
 from gateway.console.security import STAFF, allow
+from gateway.core import assistance
 from gateway.core.accounts import User
 from gateway.core.i18n import _
 from gateway.core.models import (
@@ -235,7 +236,7 @@ def case_page(number: str) -> Response:
             categories=list(CATEGORY_LABELS),
             referrals=referrals.for_case(db, gw, case.id, today),
             referral_today=today.isoformat(),
-            services=services(gw.settings),
+            services=assistance.offered(gw.settings, "referrals"),
             referral_labels=LABELS,
         )
     return page

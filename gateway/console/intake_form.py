@@ -117,7 +117,7 @@ def group_digits(pin: str) -> str:
 def known_area(settings: Settings, typed: str) -> str | None:
     """The directory's area named in what was typed ("near the market, Bangui" -> Bangui)."""
     folded = typed.casefold()
-    for area in assistance.directory(settings).areas():
+    for area in assistance.offered(settings, "intake slip").areas():
         if area.casefold() in folded:
             return area
     return None
@@ -127,7 +127,7 @@ def slip(settings: Settings, case_number: str, pin: str, language: str, area: st
     """The slip's content; help lines from ASSISTANCE_FILE that fit the area, medical first."""
     words = KEYWORDS.get(language, KEYWORDS["en"])
     base = (settings.public_base_url or "").rstrip("/")
-    services = assistance.directory(settings).matching(known_area(settings, area))
+    services = assistance.offered(settings, "intake slip").matching(known_area(settings, area))
     return Slip(
         case_number=case_number,
         pin=group_digits(pin),

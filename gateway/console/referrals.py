@@ -19,8 +19,8 @@ from gateway.cases.referrals import ReferralError
 from gateway.console import security
 from gateway.console.case import load_case
 from gateway.console.pages import blueprint, render, t
-from gateway.console.referral_labels import services
 from gateway.console.security import STAFF, allow
+from gateway.core import assistance
 from gateway.core.assistance import Directory
 from gateway.core.i18n import _
 
@@ -45,7 +45,7 @@ def today() -> date:
 
 def directory() -> Directory:
     """The help services directory (ASSISTANCE_FILE); empty if unset or broken since start-up."""
-    return services(security.gateway().settings)
+    return assistance.offered(security.gateway().settings, "referrals")
 
 
 def _refused(error: ReferralError) -> Response:

@@ -51,7 +51,7 @@ from gateway.conversation.texts import (
     STOPPED,
     YES_NO_STEPS,
 )
-from gateway.core import i18n
+from gateway.core import assistance, i18n
 from gateway.core.effects import Effects
 from gateway.core.models import Case, Conversation, InboundEvent, SenderPreference
 from gateway.core.runtime import Gateway
@@ -270,14 +270,16 @@ def _command(
 def _help_for_area(gw: Gateway, text: str) -> Parsed | None:
     """HELP and a place of the services directory ("HELP North"); None for anything else."""
     asked = help_with_rest(text)
-    if asked is None or help_lines.area_named(help_lines.directory(gw), asked.rest) is None:
+    if asked is None:
+        return None
+    if help_lines.area_named(assistance.offered(gw.settings, "HELP"), asked.rest) is None:
         return None
     return asked
 
 
 def _help(turn: Turn, locale: str, area: str) -> None:
     """The services (every area, or the one named), then the usage line HELP always gave."""
-    found = help_lines.directory(turn.gw)
+    found = assistance.offered(turn.gw.settings, "HELP")
     for text in help_lines.help_messages(found, locale, help_lines.area_named(found, area)):
         turn.send(text)
     turn.say(locale, HELP)

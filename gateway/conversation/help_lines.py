@@ -24,7 +24,6 @@ reported: a shared phone shows them (i18n/discreet-words).
 
 from __future__ import annotations
 
-import logging
 import unicodedata
 from collections.abc import Callable
 
@@ -36,7 +35,6 @@ from gateway.conversation.keywords import normalise
 from gateway.conversation.segments import GSM7_BASIC, GSM7_EXTENSION, measure
 from gateway.core import assistance, i18n
 from gateway.core.assistance import Directory, Service
-from gateway.core.config import ConfigError
 from gateway.core.i18n import _
 from gateway.core.models import OutboundMessage
 from gateway.core.runtime import Gateway
@@ -52,7 +50,6 @@ LIST_HEADER = _("Free health care and support. Health care is best within 72 hou
 # keywords; %(areas)s are place names. Discreet: a shared phone shows it (docs/languages.md).
 AREAS_HINT = _("For one place, send HELP and its name: %(areas)s")
 
-log = logging.getLogger(__name__)
 MAX_MESSAGES = 4  # a HELP answer: the list, at most this many messages, then the usage line
 ELLIPSIS = "."
 
@@ -196,20 +193,6 @@ def _areas_hint(locale: str, areas: list[str]) -> str:
     return template % {"areas": "..."}
 
 
-def directory(gw: Gateway) -> Directory:
-    """The configured directory; empty (and said in the log) if the file broke since start-up.
-
-    Start-up refuses a bad file (gateway.core.runtime); a file edited badly
-    while the gateway runs must not fail the job that files a report or the
-    page that shows its receipt: they go on without help lines.
-    """
-    try:
-        return assistance.directory(gw.settings)
-    except ConfigError as exc:
-        log.error("help services not offered: %s", exc)
-        return assistance.EMPTY
-
-
 def danger_key(conversation_id: int) -> str:
     return f"help:conversation:{conversation_id}"
 
@@ -243,7 +226,7 @@ def queue_first(
     `where` is what the reporter said of the place: a directory area named
     there picks that area's services.
     """
-    found = directory(gw)
+    found = assistance.offered(gw.settings, "help lines")
     if not found:
         return None
     text = first_message(found, locale, area_in(found, where))

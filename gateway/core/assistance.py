@@ -22,6 +22,7 @@ Nothing in it is about a reporter; the channels read it through
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from typing import Any
 import yaml
 
 from gateway.core.config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
 
 SETTING = "ASSISTANCE_FILE"
 MAX_NAME = 60
@@ -109,6 +112,20 @@ class Directory:
 
 
 EMPTY = Directory()
+
+
+def offered(settings: Settings, where: str) -> Directory:
+    """The directory to offer now: empty, and said in the log, if the file broke since start-up.
+
+    Start-up refuses a bad file (gateway.core.runtime); one edited badly
+    while the gateway runs must not fail the job that files a report, the
+    page that shows a receipt or a slip, or a call: they go on without help.
+    """
+    try:
+        return directory(settings)
+    except ConfigError as exc:
+        log.error("%s: help services not read: %s", where, exc)
+        return EMPTY
 
 
 def directory(settings: Settings) -> Directory:
