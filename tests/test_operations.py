@@ -165,7 +165,7 @@ def test_purge_forgets_reply_addresses_and_raw_payloads(gw) -> None:  # type: ig
         channel="sms",
         reply_address="+243810000006",
     )
-    old = datetime.now(UTC) - timedelta(days=400)
+    old = datetime.now(UTC) - timedelta(days=gw.settings.retention_days + 35)
     with gw.sessions() as session, session.begin():
         case = session.get(Case, receipt.case_id)
         assert case.reply_address_enc is not None

@@ -41,6 +41,27 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    """A duration that may be a fraction (ESCALATION_HOURS=0.001 in a test)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be zero or more, got {raw!r}")
+    return value
+
+
+def _retention_days(env: Mapping[str, str]) -> int:
+    """RETENTION_DAYS; GATEWAY_RETENTION_DAYS, its name before the contract named it, still read."""
+    if env.get("RETENTION_DAYS", "").strip() or not env.get("GATEWAY_RETENTION_DAYS", "").strip():
+        return _int(env, "RETENTION_DAYS", 730, 0)
+    return _int(env, "GATEWAY_RETENTION_DAYS", 730, 0)
+
+
 def _delays(env: Mapping[str, str]) -> tuple[int, ...]:
     raw = env.get("FORWARD_RETRY_DELAYS", "").strip()
     if not raw:
@@ -133,7 +154,9 @@ class Settings:
     intake_timeout_seconds: int = 900
     sweep_interval_seconds: int = 60
     job_lease_seconds: int = 300
-    retention_days: int = 365
+    retention_days: int = 730
+    escalation_hours: float = 4.0
+    response_due_days: float = 7.0
     max_upload_bytes: int = 10 * 1024 * 1024
     status_failure_budget: int = 20
     raw: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -209,7 +232,9 @@ class Settings:
             intake_timeout_seconds=_int(env, "INTAKE_TIMEOUT_SECONDS", 900, 1),
             sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 60, 1),
             job_lease_seconds=_int(env, "GATEWAY_JOB_LEASE_SECONDS", 300, 1),
-            retention_days=_int(env, "GATEWAY_RETENTION_DAYS", 365, 1),
+            retention_days=_retention_days(env),
+            escalation_hours=_number(env, "ESCALATION_HOURS", 4.0),
+            response_due_days=_number(env, "RESPONSE_DUE_DAYS", 7.0),
             max_upload_bytes=_int(env, "GATEWAY_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1024),
             status_failure_budget=_int(env, "GATEWAY_STATUS_FAILURE_BUDGET", 20, 1),
             raw=dict(env),

@@ -13,12 +13,11 @@ timestamps) is gateway.core.schema; the states the rows store, gateway.core.stat
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Date,
     ForeignKey,
     Index,
     Integer,
@@ -32,6 +31,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 # daily counts are defined in modules of their own; imported so that they join the
 # metadata with these (cases.assignee_id refers to users).
 from gateway.core import accounts, statistics_tables  # noqa: F401
+
+# Tables of the work around a case, in a module of their own; importable from here.
+from gateway.core.casework_tables import (  # noqa: F401
+    CaseAccess,
+    IntakeImport,
+    Referral,
+    VoicePrompt,
+)
 from gateway.core.schema import Base, UTCDateTime, utcnow
 from gateway.core.states import CaseStatus, ConversationState, WorkState
 
@@ -99,6 +106,26 @@ class Case(Base):
     # Kept only while the case is open and the reporter agreed to follow-up.
     reply_address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Structured allegation fields (docs/exports.md): all optional. None is
+    # "not asked"; "unknown" is asked and not known. Values: gateway/cases/allegation.py.
+    allegation_type: Mapped[str | None] = mapped_column(String(24))
+    personnel_category: Mapped[str | None] = mapped_column(String(24))
+    victim_age_group: Mapped[str | None] = mapped_column(String(16))
+    victims_count: Mapped[int | None] = mapped_column(Integer)
+    incident_date: Mapped[str | None] = mapped_column(String(10))  # YYYY, YYYY-MM or YYYY-MM-DD
+    incident_area: Mapped[str | None] = mapped_column(String(100))  # an area, never an address
+    paternity_claim: Mapped[str | None] = mapped_column(String(16))
+    # Who may see it: when true, only the users in case_access (gateway/cases/access.py).
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Escalation: first opened by a console user; the alert sent; since when
+    # the reporter has waited for a focal point's answer.
+    first_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    awaiting_answer_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Retention: statements, messages and attachments removed (a tombstone
+    # stays); erased_at when an administrator erased the case at once.
+    content_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     report: Mapped[Report] = relationship(back_populates="case", uselist=False)
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
@@ -369,63 +396,6 @@ Index("ix_conversations_due", Conversation.state, Conversation.last_activity_at)
 Index("ix_case_events_response", CaseEvent.kind, CaseEvent.created_at)
 
 
-class IntakeImport(Base):
-    """One row of an imported batch of paper forms, filed once as one case.
-
-    `source_key` is the SHA-256 of what identifies the row (its form's
-    instance id, else its whole content), so that importing the same file
-    again files nothing (gateway/cases/intake_import.py).
-    """
-
-    __tablename__ = "intake_imports"
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    source_key: Mapped[str] = mapped_column(String(64), unique=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class Referral(Base):
-    """A referral of the person who reported to a service (medical, psychosocial, ...).
-
-    Recorded by a focal point on the case page, every change audited. No
-    contact detail of anyone is kept here; `note_enc` is encrypted.
-    """
-
-    __tablename__ = "referrals"
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    service: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(16))
-    offered_on: Mapped[date] = mapped_column(Date)
-    decision: Mapped[str] = mapped_column(String(16))  # offered, accepted, declined
-    assistance_received: Mapped[str] = mapped_column(String(16))  # unknown, yes, no
-    follow_up_on: Mapped[date | None] = mapped_column(Date, index=True)
-    note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-
-
-class VoicePrompt(Base):
-    """A hotline prompt recorded by a person and uploaded in the console (one per language).
-
-    Not encrypted, unlike everything a reporter sends: a prompt holds the
-    gateway's own public words ("press 1 to ..."), which `/ivr/audio/...`
-    serves to anyone. The hotline plays it before a packaged file or
-    text-to-speech (gateway/cases/voice_prompts.py).
-    """
-
-    __tablename__ = "voice_prompts"
-    __table_args__ = (UniqueConstraint("locale", "name"),)
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    locale: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(40))  # the prompt id: "welcome", "digit_7"
-    content_type: Mapped[str] = mapped_column(String(32))  # audio/wav or audio/mpeg
-    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_by: Mapped[str] = mapped_column(String(64))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+# The sweeper's looks for cases to escalate and to purge stay flat as cases pile up.
+Index("ix_cases_escalation", Case.first_opened_at, Case.escalated_at, Case.received_at)
+Index("ix_cases_retention", Case.content_purged_at, Case.closed_at)
