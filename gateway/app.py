@@ -107,6 +107,9 @@ def create_app(
         gateway = Gateway.from_settings(settings)
     runtime.install(gateway)
     app = Flask(__name__)
+    # "//x" is not redirected to "/x": a provider that follows the 308 would post
+    # the same webhook twice, and a path no route has is a plain 404.
+    app.url_map.merge_slashes = False
     app.config.update(
         SECRET_KEY=gateway.settings.secret_key,
         MAX_CONTENT_LENGTH=gateway.settings.max_upload_bytes + 256 * 1024,

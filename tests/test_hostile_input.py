@@ -367,6 +367,8 @@ raw_values = st.one_of(st.binary(max_size=200), value.map(lambda v: v.encode("ut
     extra=st.dictionaries(st.binary(max_size=10), st.binary(max_size=40), max_size=3),
 )
 @example(fields={"from": b"+243810000004", "id": b"\x00"}, extra={})
+@example(fields={"from": b"\x1c"}, extra={})  # blank to str.strip, not to bytes.strip
+@example(fields={"from": b"+243810000004"}, extra={b"from": b""})
 @example(fields={"from": b"+243810000004", "charset": b"\x00"}, extra={})
 @example(fields={"from": b"+243810000004", "charset": b"rot13", "coding": b"2"}, extra={})
 @example(fields={"id": b"9" * 4302, "status": b"1"}, extra={})
@@ -384,7 +386,9 @@ def test_kannel_get_urls_take_any_query_with_the_key(
         delta = check_answer(response, WEBHOOK_STATUSES - {403} | {414}, before, gw)
         if path == "/sms/kannel":
             assert_one_event_or_none(delta)
-            if "from" in fields and fields["from"].strip() and "\x00" not in repr(fields["from"]):
+            # The last "from" is the one read, decoded and stripped as the view does it.
+            sender = dict(pairs).get(b"from", b"")
+            if sender.decode("utf-8", "replace").strip() and b"\x00" not in sender:
                 assert response.status_code in (200, 413, 414)
         else:
             assert delta == {}
@@ -584,6 +588,7 @@ ivr_form_value = st.one_of(
     form=st.dictionaries(st.sampled_from(IVR_FIELDS), ivr_form_value, max_size=11),
 )
 @example(step="menu", args={"r": "http://["}, form={})
+@example(step="/voice", args={}, form={})  # "//voice": a 404, not a 308 to a real step
 @example(step="confirm", args={"t": "\u00b2"}, form={"Digits": "2"})
 @example(step="language", args={}, form={"Digits": "\u00b2"})
 @example(step="recorded", args={}, form={"CallSid": "CA" + "a" * 32, "RecordingUrl": "http://[::1"})
