@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from gateway.app import load_channels
+from gateway.cli.backup import add_backup_commands
 from gateway.cli.cases import (
     cmd_cases_list,
     cmd_cases_show,
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--anchor", help="ID:HASH printed by an earlier run: that entry must still be there"
     )
     keys = sub.add_parser("keys", help="keys").add_subparsers(dest="keys_command", required=True)
+    add_backup_commands(sub, common)
     add("generate", cmd_keys_generate, "print fresh random keys for .env", keys)
     add("rotate", cmd_keys_rotate, "re-encrypt stored data under the first data key", keys)
 

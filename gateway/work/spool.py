@@ -37,7 +37,12 @@ STALE_CLAIM_SECONDS = 300.0
 
 
 def spool_dir(gw: Gateway) -> Path:
-    return Path(gw.settings.get("GATEWAY_SPOOL_DIR") or gw.settings.data_dir / "spool")
+    return spool_directory(gw.settings.get("GATEWAY_SPOOL_DIR"), gw.settings.data_dir)
+
+
+def spool_directory(configured: str | None, data_dir: Path) -> Path:
+    """GATEWAY_SPOOL_DIR, else `<data dir>/spool` (also for a restore, before any settings)."""
+    return Path(configured or data_dir / "spool")
 
 
 def _encode(message: InboundMessage) -> dict[str, object]:
