@@ -417,6 +417,7 @@ PAGES = [
             console_case,
             console_stats,
             console_stats_two_years,
+            console_path("/console/exports/cases?since=2026-01-01"),
             console_path("/console/users"),
             console_user_created,
             console_path("/console/audit"),

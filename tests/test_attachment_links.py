@@ -100,13 +100,15 @@ def close(gw, case_id: int) -> None:  # type: ignore[no-untyped-def]
 
 
 def purge_by_age(gw, case_id: int) -> None:  # type: ignore[no-untyped-def]
-    """An open case past the retention period: the purge marks it."""
+    """A case closed longer ago than the retention period: the purge marks it."""
+    close(gw, case_id)
     old = utcnow() - timedelta(days=gw.settings.retention_days + 1)
     with gw.sessions() as session, session.begin():
-        session.execute(update(Case).where(Case.id == case_id).values(received_at=old))
+        session.execute(update(Case).where(Case.id == case_id).values(closed_at=old))
     retention.purge(gw)
     with gw.sessions() as session:
         assert session.get(Case, case_id).purged_at is not None
+        assert session.get(Case, case_id).content_purged_at is not None
 
 
 def drop_file(gw, case_id: int) -> None:  # type: ignore[no-untyped-def]

@@ -179,12 +179,12 @@ def drive(run: Run, port: int) -> None:
 
     # USSD: a session walked to its last screen (a `*` typed in the statement), and one the
     # operator cuts after the statement, whose reporter agreed to an SMS receipt.
-    for reporter, consent, last in ((USSD_DONE, "2", "2"), (USSD_CUT, "1", None)):
+    # The finished one says "not sure" to the last question (who did it).
+    for reporter, consent, last in ((USSD_DONE, "2", ("2", "0")), (USSD_CUT, "1", ())):
         phone = UssdPhone(client, f"ATUid_{reporter.label}", reporter.number, key=harness.AT_KEY)
         phone.dial()
-        for value in ("1", "1", "1", "2", consent, f"{reporter.word} * near {PLACE}", last):
-            if value is not None:
-                phone.press(value)
+        for value in ("1", "1", "1", "2", consent, f"{reporter.word} * near {PLACE}", *last):
+            phone.press(value)
         run.answers[reporter.label] = 200 if phone.screens[-1][:4] in ("CON ", "END ") else 500
         found = re.search(r"(\d{4}-\d{6}-\d)\nPIN: (\d{3}) (\d{3})", phone.screens[-1])
         if found:

@@ -14,12 +14,14 @@ import json
 import re
 import shutil
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from gateway.cases.allegation import CHOICES, FIELDS
 from gateway.cases.intake_import import column_key, import_row, read_rows, source_key
 from gateway.cases.reports import ReceivedVia
 from gateway.cli import main as cli_main
@@ -188,9 +190,68 @@ def test_the_xlsform_collects_exactly_what_the_import_reads() -> None:
 
     with (FIXTURES / "xlsform_survey.csv").open(encoding="utf-8") as fh:
         survey = list(csv.DictReader(fh))
-    fields = {r["name"] for r in survey if r["type"].split()[0] in ("text", "select_one")}
+    kinds = ("text", "select_one", "integer")
+    fields = {r["name"] for r in survey if r["type"].split()[0] in kinds}
     assert fields == set(KNOWN_COLUMNS)
     with (FIXTURES / "xlsform_choices.csv").open(encoding="utf-8") as fh:
         choices = {(r["list_name"], r["name"]) for r in csv.DictReader(fh)}
     offered = {name for list_name, name in choices if list_name == "category"}
     assert offered == {"sexual_exploitation", "sexual_abuse", "other_misconduct"}
+    lists = {r["name"]: r["type"].split()[-1] for r in survey if r["type"].startswith("select_one")}
+    for name, codes in CHOICES.items():  # every allegation code offered, and no other
+        assert {code for list_name, code in choices if list_name == lists[name]} == set(codes)
+
+
+ALLEGATION_CSV = """\
+group_report/what_happened,group_allegation/allegation_type,personnel_category,\
+victim_age_group,victims_count,incident_date,incident_area,paternity_claim
+Told at the water point.,Sexual Exploitation,un_volunteer,minor,2,2026-10,Camp Bria 3,unknown
+Told at the clinic.,,,,,,,
+Told by a neighbour.,sexual_abuse,soldier,,,,,
+Told at the market.,,,,0,,,
+Told on the road.,,,,,last week,,
+"""
+
+
+def test_allegation_columns_are_filed_and_a_bad_value_fails_its_row(gw, run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "allegation.csv"
+    path.write_text(ALLEGATION_CSV, encoding="utf-8")
+    code, out = run(str(path))
+    assert code == 1, out
+    assert [row for row, _n, _p in FILED.findall(out)] == ["2", "3"]
+    assert "row 4: not imported: unknown personnel_category value (one of: " in out
+    assert "row 5: not imported: victims_count is not a whole number from 1 to 999" in out
+    assert "row 6: not imported: incident_date is not YYYY, YYYY-MM or YYYY-MM-DD" in out
+    assert "Camp Bria" not in out
+    with gw.sessions() as session:
+        filed = session.scalars(select(Case).order_by(Case.id)).all()
+        assert [{name: getattr(c, name) for name in FIELDS} for c in filed] == [
+            {
+                "allegation_type": "sexual_exploitation",
+                "personnel_category": "un_volunteer",
+                "victim_age_group": "minor",
+                "victims_count": 2,
+                "incident_date": "2026-10",
+                "incident_area": "Camp Bria 3",
+                "paternity_claim": "unknown",
+            },
+            dict.fromkeys(FIELDS),
+        ]
+
+
+def test_allegation_cells_of_a_workbook_are_read_as_typed(gw, run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A spreadsheet keeps a number as 2 or 2.0 and a date as a date."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["what_happened", "victims_count", "incident_date"])
+    sheet.append(["Told at the health post.", 2.0, datetime(2026, 10, 3)])
+    sheet.append(["Told by a teacher.", 3, "2026"])
+    path = tmp_path / "export.xlsx"
+    book.save(path)
+    code, out = run(str(path))
+    assert code == 0, out
+    with gw.sessions() as session:
+        rows = session.execute(
+            select(Case.victims_count, Case.incident_date).order_by(Case.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [(2, "2026-10-03"), (3, "2026")]

@@ -312,7 +312,7 @@ def test_a_hotline_call_and_a_status_call_leave_nothing_in_clear(
     caller = "+243810000077"
     call = ivr_phone.Phone(client, caller=caller).dial()
     call.press("1").press("1").press("1").press("2")  # English, report, category, no danger
-    call.speak(voice_api.new_recording()).press("1")  # keep the statement
+    call.speak(voice_api.new_recording()).press("1").press("2")  # keep it; who: police
     once = call.digits_heard()[: len(call.digits_heard()) // 2]  # read twice
     number, pin = once[:-6], once[-6:]
     assert call.hang_up() == 200

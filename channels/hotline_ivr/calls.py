@@ -23,6 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 from cryptography.fernet import InvalidToken
 
+from gateway.cases.allegation import UNKNOWN
 from gateway.core import i18n
 from gateway.core.runtime import Gateway
 
@@ -32,6 +33,9 @@ PENDING_KEY = "complaint-gateway:ivr:pending:"
 FILED_KEY = "complaint-gateway:ivr:filed:"
 NOTE_TTL = 6 * 3600  # seconds; longer than any call
 CHOICES = {"", "0", "1", "2", "3"}
+# Who did it, by key (flow.on_who): values of Case.personnel_category (gateway.cases.allegation).
+WHO = {"1": "military", "2": "police", "3": "civilian_staff", "4": "other", "0": UNKNOWN}
+PERSONNEL = frozenset(WHO.values())
 DIGITS = "0123456789"  # a keypad's: str.isdigit() also takes "²", which int() refuses
 
 
@@ -48,6 +52,7 @@ class CallState:
     tries: int = 0  # 1 after the question was asked again
     attempt: int = 0  # filing attempts after a failure
     answer: str = ""  # the case a recorded answer goes to, encrypted (`seal_answer`)
+    personnel: str = ""  # who did it: a value of `PERSONNEL` ("" not asked or not answered)
 
     _KEYS = (
         ("l", "lang"),
@@ -59,6 +64,7 @@ class CallState:
         ("t", "tries"),
         ("a", "attempt"),
         ("p", "answer"),
+        ("w", "personnel"),
     )
 
     def query(self) -> str:
@@ -83,6 +89,7 @@ class CallState:
             tries=_small(args.get("t")),
             attempt=_small(args.get("a")),
             answer=args.get("p", "")[:400],
+            personnel=args.get("w", "") if args.get("w") in PERSONNEL else "",
         )
 
 

@@ -48,6 +48,7 @@ def submit(gw: Gateway, state: CallState) -> Receipt:
         language=state.lang,
         category=CATEGORIES.get(state.category),
         danger_now=DANGER.get(state.danger),
+        allegation={"personnel_category": state.personnel} if state.personnel else {},
     )
     return submit_report(
         gw,
@@ -94,7 +95,7 @@ def file_and_read(call: Call) -> VoiceResponse:
     calls.forget_statement(call.gw, call.sid)
     log.info("ivr: case %s filed", receipt.case_id)
     sealed = calls.seal_receipt(call.gw, receipt.case_number, receipt.pin)
-    after = call.but(receipt=sealed, recording="", category="", tries=0, attempt=0)
+    after = call.but(receipt=sealed, recording="", category="", personnel="", tries=0, attempt=0)
     call.speaker.prompt(r, "filed")
     if state.danger == "1":
         call.speaker.prompt(r, "urgent_noted")

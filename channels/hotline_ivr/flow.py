@@ -8,18 +8,21 @@ then #, then the PIN then #. Case numbers and PINs are read digit by digit.
 
 A report: category (1-3) → "is someone in danger now" (1 yes, 2 no) →
 the statement, recorded (up to 3 minutes, # to finish) → 1 keep it, 2 say
-it again → filed at once (gateway.work.reporter.submit_report) → case number and PIN
+it again → who did it (1 soldier, 2 police, 3 UN or aid staff, 4 someone
+else, 0 not sure; Case.personnel_category) → filed at once
+(gateway.work.reporter.submit_report) → case number and PIN
 read twice, slowly → 1 hear them again (and, when someone is in danger and
 the staffed line is open, 2 speak to someone now; with a directory, 3 help
 now). When the caller says someone is in danger, the help message plays at
-once, before the statement is asked for.
+once, before the statement is asked for, and "who did it" is not asked:
+the receipt and the offer of a person come first.
 
 Silence or a wrong key: the question once more, then a polite goodbye;
-never a dead line. Two questions differ on purpose: the category and the
-danger question are skipped after the second silence (a caller who does
-not know which key fits must still be able to report), and a recorded
-statement is kept after the second silence (a statement once spoken is
-not thrown away).
+never a dead line. Some questions differ on purpose: the category, the
+danger and the "who did it" question are skipped after the second silence
+(a caller who does not know which key fits must still be able to report),
+and a recorded statement is kept after the second silence (a statement
+once spoken is not thrown away).
 
 TwiML: https://www.twilio.com/docs/voice/twiml (Gather, Record, Redirect,
 Dial, Say, Play, Pause, Hangup).
@@ -196,8 +199,25 @@ def on_confirm(call: Call) -> VoiceResponse:
         record_statement(call.but(recording="", tries=0), r)
         return r
     if call.digits == "1" or call.state.tries > 0:  # kept, also after a second silence
-        return filing.file_and_read(call)
+        if call.state.danger == "1":  # someone in danger: the receipt and help come first
+            return filing.file_and_read(call)
+        r = VoiceResponse()
+        who_question(call.but(tries=0), r)
+        return r
     return again(call, confirm_question)
+
+
+def who_question(call: Call, r: VoiceResponse) -> None:
+    ask(call, r, "who", ["who"])
+
+
+def on_who(call: Call) -> VoiceResponse:
+    """Who did it: one key, or filed without it after a second silence or wrong key."""
+    if call.digits in calls.WHO:
+        return filing.file_and_read(call.but(personnel=calls.WHO[call.digits], tries=0))
+    if call.state.tries > 0:
+        return filing.file_and_read(call.but(tries=0))
+    return again(call, who_question)
 
 
 STEPS: dict[str, Callable[[Call], VoiceResponse]] = {
@@ -208,6 +228,7 @@ STEPS: dict[str, Callable[[Call], VoiceResponse]] = {
     "danger": on_danger,
     "recorded": on_recorded,
     "confirm": on_confirm,
+    "who": on_who,
     "file": filing.file_and_read,
     "receipt": filing.on_receipt,
     "dialed": filing.on_dialed,

@@ -76,6 +76,12 @@ PROMPTS: dict[str, str] = {
     ),
     "record_nothing": _("We did not hear anything."),
     "confirm": _("To keep what you said, press 1. To say it again, press 2."),
+    # Translators: hotline, asked after the statement is kept (Case.personnel_category).
+    "who": _(
+        "Last question: who did it? A soldier, press 1. The police, press 2. Staff of the "
+        "United Nations or of an aid organisation, press 3. Someone else, press 4. "
+        "If you are not sure, press 0."
+    ),
     "filed": _("Thank you. Your report has been received."),
     "urgent_noted": _("Your report is marked urgent and will be looked at first."),
     "case_number_is": _("Your case number is"),

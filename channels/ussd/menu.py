@@ -10,14 +10,17 @@ already stored (channels/ussd/session.py).
 
     language ─▶ 1 report ─▶ category ─▶ danger ─▶ SMS receipt if cut? ─▶ statement
                                                    ◀─ 1 add more ── more ◀─┘
-                                                   └─ 2 finish ─▶ END: case number and PIN
+                                                   └─ 2 finish ─▶ who did it ─▶ END: case
+                                                                  number and PIN
              2 check  ─▶ case number ─▶ PIN ─▶ END: the status in a few words
 
 Every screen, with "CON " or "END ", is at most 182 characters in every
 locale (tests/channels/ussd/test_screens.py); nothing on it repeats the
 report. Consent to an SMS is asked before the statement: a session cut
 after it is filed by the silence rule, and the receipt can only reach the
-reporter by SMS.
+reporter by SMS. "Who did it" (Case.personnel_category) comes last, after
+the statement: 0 is "not sure" (stored as "unknown"), and a session cut
+there is filed without it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from gateway.cases.allegation import UNKNOWN
 from gateway.cases.reports import Category
 from gateway.conversation.texts import STATUS_NAMES
 from gateway.core import i18n
@@ -44,6 +48,7 @@ class Step(StrEnum):
     STATEMENT = "statement"
     MORE_OR_FINISH = "more_or_finish"
     MORE = "more"
+    WHO = "who"
     CASE_NUMBER = "case_number"
     PIN = "pin"
 
@@ -62,6 +67,11 @@ ASK_CONSENT = _(
 ASK_STATEMENT = _("Type what happened, in your own words. No name is needed.")
 MORE_OR_FINISH = _("Received.\n1 Add more\n2 Finish and get a case number")
 ASK_MORE = _("Type the rest:")
+# Translators: USSD screen, at most 182 characters; keep the numbers and the line breaks.
+ASK_WHO = _(
+    "Last question: who did it?\n1 A soldier\n2 Police\n3 UN or aid worker\n"
+    "4 Someone else\n0 Not sure"
+)
 RECEIPT = _(
     "Thank you. Case number: %(case)s\nPIN: %(pin)s\n"
     "Write them down and keep them secret: with them you can check the report here."
@@ -84,6 +94,7 @@ QUESTIONS = {
     Step.STATEMENT: ASK_STATEMENT,
     Step.MORE_OR_FINISH: MORE_OR_FINISH,
     Step.MORE: ASK_MORE,
+    Step.WHO: ASK_WHO,
     Step.CASE_NUMBER: ASK_CASE_NUMBER,
     Step.PIN: ASK_PIN,
 }
@@ -94,6 +105,8 @@ CATEGORIES = {
     "0": None,
 }
 DANGER = {"1": True, "2": False, "0": None}
+WHO_FIELD = "personnel_category"  # gateway.cases.allegation
+WHO = {"1": "military", "2": "police", "3": "civilian_staff", "4": "other", "0": UNKNOWN}
 CONSENT = {"1": True, "2": False}
 NEXT = {Step.CATEGORY: Step.DANGER, Step.DANGER: Step.CONSENT, Step.CONSENT: Step.STATEMENT}
 CHOICES: dict[Step, tuple[str, dict[str, Any]]] = {

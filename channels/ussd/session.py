@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.fernet import InvalidToken
 
@@ -95,9 +96,13 @@ def _report(draft: Draft, req: Request, state: Walk) -> Screen:
             step = Step.MORE_OR_FINISH
         else:
             invalid = True
-    elif new.strip() == "1":
+    elif step is Step.MORE_OR_FINISH and new.strip() == "1":
         step = Step.MORE
-    elif new.strip() == "2":
+    elif step is Step.MORE_OR_FINISH and new.strip() == "2":
+        step = Step.WHO  # one last, optional question; a session cut here is filed anyway
+    elif step is Step.WHO and new.strip() in menu.WHO:
+        answers[menu.WHO_FIELD] = menu.WHO[new.strip()]
+        _keep(draft, req, step, language, answers)
         receipt = draft.file()
         if receipt is None:  # nothing to file: cannot happen once a statement is kept
             return menu.ending(language, menu.ALREADY_FILED)
@@ -106,6 +111,12 @@ def _report(draft: Draft, req: Request, state: Walk) -> Screen:
         invalid = True
     if not answers.get("statement"):
         return menu.question(language, step, invalid)  # nothing worth keeping yet
+    _keep(draft, req, step, language, answers)
+    return menu.question(language, step, invalid)
+
+
+def _keep(draft: Draft, req: Request, step: Step, language: str, answers: dict[str, Any]) -> None:
+    """Write the session's draft as it stands after this request."""
     answers["typed"] = req.text
     draft.keep(
         step=step.value,
@@ -116,7 +127,6 @@ def _report(draft: Draft, req: Request, state: Walk) -> Screen:
         sender_pseudonym=draft.gw.pseudonyms.pseudonym("sms", req.phone),
         reply_address=req.phone if answers.get("follow_up") else None,
     )
-    return menu.question(language, step, invalid)
 
 
 def _check(gw: Gateway, req: Request, state: Walk) -> Screen:

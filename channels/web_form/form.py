@@ -13,14 +13,17 @@ from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
+from gateway.cases.allegation import UNKNOWN
 from gateway.cases.reports import Affected, Category, NewAttachment, NewReport
 from gateway.intake.form_files import NO_STATEMENT, FormError
 
 CATEGORIES = {c.value: c for c in Category}
 AFFECTED = {a.value: a for a in Affected}
 YES_NO = {"yes": True, "no": False}
-TEXT_FIELDS = ("narrative", "location", "when")
-CHOICE_FIELDS = ("category", "affected", "danger", "follow_up")
+TEXT_FIELDS = ("narrative", "location", "when", "victims")
+CHOICE_FIELDS = ("category", "affected", "danger", "follow_up", "personnel_category")
+# Who did it: the form offers these (report.html); any other value is "not answered".
+PERSONNEL = ("military", "police", "civilian_staff", "other", UNKNOWN)
 HONEYPOT = "website2"  # a name no browser autofills; hidden by CSS, labelled "leave empty"
 
 
@@ -54,4 +57,17 @@ def build_report(posted: Posted, attachments: list[NewAttachment], language: str
         incident_time=posted.values.get("when") or None,
         follow_up=YES_NO.get(posted.choice("follow_up"), False),
         attachments=attachments,
+        allegation=_allegation(posted),
     )
+
+
+def _allegation(posted: Posted) -> dict[str, str | None]:
+    """The allegation fields the form asks: who did it (a choice it offers) and how many
+    people it happened to (a number; anything else is left out when the case is filed)."""
+    answers: dict[str, str | None] = {}
+    who = posted.choice("personnel_category")
+    if who in PERSONNEL:
+        answers["personnel_category"] = who
+    if posted.values.get("victims"):
+        answers["victims_count"] = posted.values["victims"]
+    return answers

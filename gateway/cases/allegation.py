@@ -66,7 +66,8 @@ def clean(values: Mapping[str, str | None]) -> dict[str, Any]:
                 raise AllegationError(name)
             cleaned[name] = raw
         elif name == "victims_count":
-            if not raw.isdigit() or not 0 < int(raw) <= MAX_VICTIMS:
+            # isdecimal, not isdigit: int() takes "٣" but not "²"; and no int() of 5000 digits
+            if not raw.isdecimal() or len(raw) > 3 or not 0 < int(raw) <= MAX_VICTIMS:
                 raise AllegationError(name)
             cleaned[name] = int(raw)
         elif name == "incident_date":

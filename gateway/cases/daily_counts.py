@@ -28,7 +28,8 @@ day (DailyCountStale) in its own transaction: `file_report` (a new case) and
 `add_event` for RESPONSE_KINDS and TRIAGED (a first response; a focal
 point's change of category, console/case_actions.py) call `mark_stale`.
 Channel, language and received_at never change after filing, and cases are
-never deleted. The sweeper (`refresh`) counts marked days again from their
+never deleted; an erased case (gateway/cases/erasure.py) is not counted, and
+its erasure marks its day. The sweeper (`refresh`) counts marked days again from their
 cases and deletes the marks it read before counting, in the transaction that
 stores the new counts: a change committed after that read left its own mark,
 so its day stays marked. The page counts still-marked days live (`window`)
@@ -102,7 +103,9 @@ def count_days(session: Session, first: date, end: date) -> list[Tally]:
     """The tallies of the days from `first` to `end` (excluded), from their cases."""
     cases = session.execute(
         select(Case.id, Case.received_at, Case.channel, Case.category, Case.language).where(
-            Case.received_at >= _start(first), Case.received_at < _start(end)
+            Case.received_at >= _start(first),
+            Case.received_at < _start(end),
+            Case.erased_at.is_(None),  # spam or withdrawn (gateway/cases/erasure.py)
         )
     ).all()
     ids = [row[0] for row in cases]

@@ -16,7 +16,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.cases import daily_counts, numbering
+from gateway.cases import allegation, daily_counts, numbering, waiting
+from gateway.cases.allegation import AllegationError
 from gateway.cases.media import UPLOADED, type_hint
 from gateway.cases.reports import NewReport
 from gateway.core.models import Case, CaseEvent, MediaDownload, OutboxEntry, Report
@@ -85,6 +86,7 @@ def file_report(
         sender_pseudonym=sender_pseudonym,
         reply_address_enc=gw.cipher.encrypt(reply_address.encode()) if keep_address else None,
     )
+    _set_allegation(case, report)
     session.add(case)
     daily_counts.mark_stale(session, received)  # the statistics count the day again
     session.flush()
@@ -123,6 +125,24 @@ def file_report(
     return Receipt(case_id=case.id, case_number=number.display(), pin=pin)
 
 
+def _set_allegation(case: Case, report: NewReport) -> None:
+    """The allegation fields the reporter answered; a child among those harmed makes
+    the victims' age group "minor" (nothing is inferred the other way).
+
+    A value the fields do not take is left out, one field at a time: an
+    answer never stops a report from being filed.
+    """
+    for name, raw in report.allegation.items():
+        try:
+            cleaned = allegation.clean({name: raw})
+        except (AllegationError, AttributeError):  # AttributeError: not text at all
+            continue
+        for field_name, value in cleaned.items():
+            setattr(case, field_name, value)
+    if report.child_involved and case.victim_age_group in (None, allegation.UNKNOWN):
+        case.victim_age_group = "minor"
+
+
 def find_case(session: Session, text: str, prefix: str = "") -> Case | None:
     """The case a typed case number names, or None (bad check digit, unknown)."""
     number = numbering.parse_case_number(text, prefix)
@@ -152,6 +172,7 @@ def add_event(
         body_enc=gw.cipher.encrypt(body.encode()) if body is not None else None,
     )
     session.add(event)
+    waiting.note_event(case, event.kind, utcnow())  # a reporter waiting for an answer, or not
     if event.kind in daily_counts.MARKING_KINDS:  # a first response, a category changed
         daily_counts.mark_stale(session, case.received_at)
     session.flush()
@@ -180,6 +201,7 @@ def set_status(
     if status is CaseStatus.CLOSED:
         case.closed_at = utcnow()
         case.reply_address_enc = None
+        case.awaiting_answer_since = None
     event = add_event(session, gw, case, CaseEventKind.STATUS_CHANGED, actor, status=status)
     if tell_tracker:
         for target in gw.settings.forwarders:

@@ -26,6 +26,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from gateway.cases import allegation
+from gateway.cases.allegation import AllegationError
 from gateway.cases.filing import display_number
 from gateway.cases.in_person import file_received
 from gateway.cases.reports import Affected, Category, NewReport, ReceivedVia
@@ -45,6 +47,7 @@ KNOWN_COLUMNS = (
     "follow_up",
     "received_via",
     "language",
+    *allegation.FIELDS,
 )
 YES = {"yes", "y", "true", "1", "oui", "si", "sim"}
 NO = {"no", "n", "false", "0", "non", "nao"}
@@ -153,6 +156,37 @@ def _choice(row: Row, name: str, table: dict[str, object]) -> object | None:
     return table[value]
 
 
+def _allegation(row: Row) -> dict[str, str | None]:
+    """The allegation columns given, checked like the console's form; RowError names the column."""
+    given: dict[str, str | None] = {}
+    for name in allegation.FIELDS:
+        value = row.values.get(name, "")
+        if name in allegation.CHOICES:
+            value = value.strip().lower().replace(" ", "_")
+        elif name == "victims_count" and value.endswith(".0"):
+            value = value[:-2]  # a spreadsheet's number cell: 2.0
+        elif name == "incident_date" and value.endswith("T00:00:00"):
+            value = value[:10]  # a spreadsheet's date cell
+        if value:
+            given[name] = value
+    try:
+        allegation.clean(given)
+    except AllegationError as exc:
+        raise RowError(_ALLEGATION_ERRORS.get(str(exc), f"bad {exc} value")) from None
+    return given
+
+
+_ALLEGATION_ERRORS = {
+    **{
+        name: f"unknown {name} value (one of: {', '.join(sorted(choices))})"
+        for name, choices in allegation.CHOICES.items()
+    },
+    "victims_count": f"victims_count is not a whole number from 1 to {allegation.MAX_VICTIMS}",
+    "incident_date": "incident_date is not YYYY, YYYY-MM or YYYY-MM-DD",
+    "incident_area": f"incident_area is not one line of at most {allegation.MAX_AREA} characters",
+}
+
+
 def to_report(
     row: Row, language: str, locales: list[str], via: ReceivedVia
 ) -> tuple[NewReport, ReceivedVia]:
@@ -180,6 +214,7 @@ def to_report(
         location=row.values.get("where") or None,
         incident_time=row.values.get("when") or None,
         follow_up=bool(follow_up),
+        allegation=_allegation(row),
     )
     return report, received or via  # type: ignore[return-value]
 

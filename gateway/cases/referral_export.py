@@ -8,22 +8,23 @@ and "last_updated" says which copy is newer. It holds no narrative, no
 note, no reporter contact or pseudonym and no staff names: what a service
 provider's database needs to track assistance, nothing that identifies the
 person who reported. The same rows come from `complaint-gateway referrals
-export` and the console; both record the export in the audit trail.
+export` and the console; both record the export in the audit trail. The
+console's download leaves out the referrals of restricted cases its user is
+not named on (gateway/cases/access.py); the command line's operator gets all.
 """
 
 from __future__ import annotations
 
-import csv
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC
 from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.cases import audit
+from gateway.cases import access, audit
+from gateway.cases.csv_cells import Period, cell, write_rows
 from gateway.cases.filing import display_number
 from gateway.core.models import Case, Referral
 
@@ -41,37 +42,7 @@ COLUMNS = (
     "follow_up_on",
     "last_updated",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 BATCH = 500
-
-
-@dataclass(frozen=True)
-class Period:
-    """Days `since` to `until`, both included, of the referrals' last change (UTC)."""
-
-    since: date
-    until: date | None = None
-
-    def bounds(self) -> tuple[datetime, datetime | None]:
-        start = datetime.combine(self.since, time(), UTC)
-        if self.until is None:
-            return start, None
-        return start, datetime.combine(self.until + timedelta(days=1), time(), UTC)
-
-
-def cell(value: object) -> str:
-    """A value as CSV text a spreadsheet shows and never runs as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def referral_id(case: Case, row: Referral) -> str:
@@ -79,8 +50,13 @@ def referral_id(case: Case, row: Referral) -> str:
     return str(uuid.uuid5(uuid.UUID(case.external_id), f"referral:{row.id}"))
 
 
-def rows(session: Session, period: Period, prefix: str) -> Iterator[list[str]]:
-    """The export's rows (without the header), oldest change first, read in batches."""
+def rows(
+    session: Session, period: Period, prefix: str, visible_to: int | None = None
+) -> Iterator[list[str]]:
+    """The export's rows (without the header), oldest change first, read in batches.
+
+    With `visible_to` (a console user's id), only the cases that user may open.
+    """
     start, end = period.bounds()
     query = (
         select(Referral, Case)
@@ -91,6 +67,8 @@ def rows(session: Session, period: Period, prefix: str) -> Iterator[list[str]]:
     )
     if end is not None:
         query = query.where(Referral.updated_at < end)
+    if visible_to is not None:
+        query = query.where(access.visible(visible_to))
     for referral, case in session.execute(query):
         yield [
             cell(value)
@@ -111,18 +89,16 @@ def rows(session: Session, period: Period, prefix: str) -> Iterator[list[str]]:
         ]
 
 
-def write(session: Session, out: IO[str], period: Period, prefix: str, actor: str) -> int:
+def write(
+    session: Session,
+    out: IO[str],
+    period: Period,
+    prefix: str,
+    actor: str,
+    visible_to: int | None = None,
+) -> int:
     """Write the CSV to `out` and audit the export in the caller's transaction; rows written."""
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    count = 0
-    for row in rows(session, period, prefix):
-        writer.writerow(row)
-        count += 1
-    detail: dict[str, object] = {
-        "since": period.since.isoformat(),
-        "until": period.until.isoformat() if period.until else None,
-        "rows": count,
-    }
+    count = write_rows(out, COLUMNS, rows(session, period, prefix, visible_to))
+    detail: dict[str, object] = {**period.detail(), "rows": count}
     audit.record(session, actor, "referrals.export", None, detail)
     return count

@@ -49,6 +49,9 @@ class NewReport:
     incident_time: str | None = None
     follow_up: bool = False
     attachments: list[NewAttachment] = field(default_factory=list)
+    # Structured allegation fields answered (gateway.cases.allegation): field
+    # name -> the value as text ("police", "3"); checked when the case is filed.
+    allegation: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def child_involved(self) -> bool:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from gateway.cases import allegation
 from gateway.cases.filing import display_number, find_case
 from gateway.cases.forwarding_state import forwarding_summary
 from gateway.cli.context import gateway_of
@@ -33,7 +35,14 @@ def _case_summary(case: Any, prefix: str) -> dict[str, Any]:
         "follow_up": case.follow_up,
         "received_at": case.received_at.isoformat().replace("+00:00", "Z"),
         "forwarding": forwarding_summary([o.state for o in case.outbox]),
+        # A tombstone (gateway/cases/tombstone.py): content gone, the row stays listed.
+        "content_purged_at": _iso(case.content_purged_at),
+        "erased": case.erased_at is not None,
     }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def cmd_cases_list(args: argparse.Namespace) -> int:
@@ -69,6 +78,7 @@ def cmd_cases_show(args: argparse.Namespace) -> int:
             print("error: no such case (check the number)", file=sys.stderr)
             return 1
         row = _case_summary(case, gw.settings.case_number_prefix)
+        row["allegation"] = allegation.of_case(case)  # codes; null where not asked
         row["events"] = [
             {
                 "kind": e.kind,

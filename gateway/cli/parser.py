@@ -13,6 +13,7 @@ from gateway.cli.cases import (
     cmd_forwarders_test,
     cmd_forwarding_retry,
 )
+from gateway.cli.exports import FORMATS, cmd_cases_export
 from gateway.cli.intake import add_intake_commands
 from gateway.cli.maintenance import (
     cmd_audit_verify,
@@ -25,6 +26,7 @@ from gateway.cli.maintenance import (
     cmd_users_create,
 )
 from gateway.cli.referrals import cmd_referrals_export, day
+from gateway.cli.retention import cmd_cases_erase, cmd_retention_report
 from gateway.cli.running import cmd_demo, cmd_serve, cmd_worker
 
 
@@ -80,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("show", cmd_cases_show, "one case", cases)
     p.add_argument("case_number")
     p.add_argument("--json", action="store_true")
+    p = add("erase", cmd_cases_erase, "erase one case now: content removed, audited", cases)
+    p.add_argument("case_number")
+    p.add_argument("--reason", required=True, help="why (audited; no names, no report content)")
+    p.add_argument("--by", help="the administrator doing it (default: the system user)")
+    p = add("export", cmd_cases_export, "CSV for headquarters, nothing identifying", cases)
+    p.add_argument("--format", required=True, choices=FORMATS)
+    p.add_argument("--since", type=day, required=True, help="YYYY-MM-DD: received on or after")
+    p.add_argument("--until", type=day, default=None, help="YYYY-MM-DD: received on or before")
+    p.add_argument("--output", help="write to this file (default: standard output)")
 
     referrals = sub.add_parser("referrals", help="referrals to assistance").add_subparsers(
         dest="referrals_command", required=True
@@ -101,9 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("test", cmd_forwarders_test, "send a marked test case to every configured target", targets)
 
     add_intake_commands(sub, common)
+    add_backup_commands(sub, common)
 
     add("sweep", cmd_sweep, "enqueue unfinished work once (the worker does it every interval)")
     add("purge", cmd_purge, "remove what the retention period no longer allows to keep")
+    retention = sub.add_parser("retention", help="retention of closed cases").add_subparsers(
+        dest="retention_command", required=True
+    )
+    p = add("report", cmd_retention_report, "what the sweeper will purge, and when", retention)
+    p.add_argument("--json", action="store_true")
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(
         dest="audit_command", required=True
     )
@@ -112,7 +129,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--anchor", help="ID:HASH printed by an earlier run: that entry must still be there"
     )
     keys = sub.add_parser("keys", help="keys").add_subparsers(dest="keys_command", required=True)
-    add_backup_commands(sub, common)
     add("generate", cmd_keys_generate, "print fresh random keys for .env", keys)
     add("rotate", cmd_keys_rotate, "re-encrypt stored data under the first data key", keys)
 

@@ -1,11 +1,18 @@
-"""`referrals export`: referrals to assistance as CSV, nothing that identifies the reporter."""
+"""`referrals export`: referrals to assistance as CSV, nothing that identifies the reporter.
+
+Also the CSV writing both exports share (`write_csv`; `cases export` in exports.py).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy.orm import Session
 
 from gateway.cases.referral_export import Period, write
 from gateway.cases.referrals import ReferralError, parse_date
@@ -25,7 +32,18 @@ def day(text: str) -> date:
 
 
 def cmd_referrals_export(args: argparse.Namespace) -> int:
-    """Write the CSV to --output (made readable by this user only) or to standard output."""
+    return write_csv(args, write, "referral(s)")
+
+
+Writer = Callable[[Session, TextIO, Period, str, str], int]
+
+
+def write_csv(args: argparse.Namespace, writer: Writer, noun: str) -> int:
+    """An export's CSV to --output (made readable by this user only) or to standard output.
+
+    Shared by `referrals export` and `cases export`; `writer` writes the rows
+    and audits the export in the same transaction, and returns their count.
+    """
     if args.until is not None and args.until < args.since:
         print("error: --until is before --since", file=sys.stderr)
         return 2
@@ -40,14 +58,14 @@ def cmd_referrals_export(args: argparse.Namespace) -> int:
                 db.begin(),
                 target.open("w", encoding="utf-8", newline="") as out,
             ):
-                count = write(db, out, period, prefix, ACTOR)
+                count = writer(db, out, period, prefix, ACTOR)
         except OSError as exc:
             print(f"error: cannot write {target}: {exc.strerror}", file=sys.stderr)
             return 1
-        print(f"{count} referral(s) written to {target}", file=sys.stderr)
+        print(f"{count} {noun} written to {target}", file=sys.stderr)
         return 0
     with gw.sessions() as db, db.begin():
-        count = write(db, sys.stdout, period, prefix, ACTOR)
+        count = writer(db, sys.stdout, period, prefix, ACTOR)
     sys.stdout.flush()
-    print(f"{count} referral(s)", file=sys.stderr)
+    print(f"{count} {noun}", file=sys.stderr)
     return 0

@@ -17,10 +17,11 @@ from flask import Response, abort, g, request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from gateway.cases import audit, referrals
+from gateway.cases import allegation, audit, referrals, waiting
 from gateway.cases.filing import display_number, find_case
 from gateway.cases.mailbox import can_push
-from gateway.console import security
+from gateway.console import case_access, security
+from gateway.console.allegation_labels import form_fields
 from gateway.console.pages import CATEGORY_LABELS, blueprint, label, render, t
 from gateway.console.referral_labels import LABELS
 from gateway.console.security import STAFF, allow
@@ -49,6 +50,9 @@ OK_MESSAGES = {
     "triage": _("Category and urgency saved."),
     "referral_added": _("Referral recorded."),
     "referral_updated": _("Referral updated."),
+    "restricted": _("Saved: only the users named may open this case."),
+    "lifted": _("Restriction lifted: every focal point may open this case."),
+    "allegation": _("Allegation details saved."),
 }
 ERROR_MESSAGES = {
     "status": _("Choose one of the statuses."),
@@ -88,6 +92,7 @@ class Link:
     number: str
     status: str
     relation: str  # "duplicate_of", "has_duplicate", "related"
+    restricted: bool = False  # a case this user may not open: its number and nothing else
 
 
 @dataclass
@@ -109,11 +114,14 @@ class CaseView:
 
 
 def load_case(db: Session, number: str) -> Case:
-    """The case named in the URL (with or without the display prefix), or 404."""
+    """The case named in the URL (with or without the display prefix), or 404.
+
+    403 for a restricted case the user is not named on (case_access.py).
+    """
     case = find_case(db, number, security.gateway().settings.case_number_prefix)
     if case is None:
         abort(404)
-    return case
+    return case_access.require(db, case, number)
 
 
 def _deliveries(db: Session, event_ids: list[int]) -> dict[int, str]:
@@ -139,7 +147,11 @@ def _links(db: Session, case: Case, prefix: str) -> list[Link]:
             relation = "duplicate_of" if mine else "has_duplicate"
         else:
             relation = "related"
-        links.append(Link(display_number(other, prefix), other.status, relation))
+        number = display_number(other, prefix)
+        if case_access.may_view(db, other):
+            links.append(Link(number, other.status, relation))
+        else:
+            links.append(Link(number, "", relation, restricted=True))
     return links
 
 
@@ -225,6 +237,7 @@ def case_page(number: str) -> Response:
     with gw.sessions() as db, db.begin():
         case = load_case(db, number)
         view = case_view(db, case)
+        waiting.mark_opened(db, case, security.now())  # once: the escalation's clock stops
         audit.record(db, user.username, "case.view", case.case_number)
         today = security.now().date()
         page = render(
@@ -238,6 +251,7 @@ def case_page(number: str) -> Response:
             referral_today=today.isoformat(),
             services=assistance.offered(gw.settings, "referrals"),
             referral_labels=LABELS,
+            allegation_fields=form_fields(allegation.of_case(case)),
         )
     return page
 
@@ -251,7 +265,7 @@ def attachment(attachment_id: int) -> Response:
         item = db.get(Attachment, attachment_id)
         if item is None:
             abort(404)
-        case = item.report.case
+        case = case_access.require(db, item.report.case)
         data = gw.cipher.decrypt(item.data_enc)
         content_type = item.content_type
         audit.record(

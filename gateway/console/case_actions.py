@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from gateway.cases import audit
 from gateway.cases.filing import add_event, find_case, set_status
 from gateway.cases.mailbox import MAX_MESSAGE_LENGTH
-from gateway.console import security
+from gateway.console import case_access, security
 from gateway.console.case import load_case
 from gateway.console.pages import CATEGORY_LABELS, blueprint
 from gateway.console.security import STAFF, allow
@@ -186,7 +186,8 @@ def link(number: str) -> Response:
     with gw.sessions() as db, db.begin():
         case = load_case(db, number)
         other = find_case(db, request.form.get("other", ""), gw.settings.case_number_prefix)
-        if other is None or other.id == case.id:
+        # a restricted case this user may not open answers as if it did not exist
+        if other is None or other.id == case.id or not case_access.may_view(db, other):
             return _back(number, err="link")
         existing = db.scalars(select(CaseLink.id).where(_between(case.id, other.id))).first()
         if existing is not None:
@@ -216,7 +217,7 @@ def unlink(number: str) -> Response:
         case = load_case(db, number)
         other = find_case(db, request.form.get("other", ""), gw.settings.case_number_prefix)
         row = None
-        if other is not None:
+        if other is not None and case_access.may_view(db, other):  # else: left as it is
             row = db.scalars(select(CaseLink).where(_between(case.id, other.id))).first()
         if other is None or row is None:  # already removed (a second click): nothing to say
             return _back(number)

@@ -18,9 +18,9 @@ from typing import Any
 
 from flask import Response, g, request
 
-from gateway.cases import audit, referral_export
+from gateway.cases import allegation, audit, referral_export
 from gateway.cases.referrals import ReferralError, parse_date
-from gateway.console import security
+from gateway.console import allegation_labels, security
 from gateway.console.case import CaseView, case_view, load_case
 from gateway.console.pages import (
     AFFECTED_LABELS,
@@ -66,6 +66,7 @@ def bundle(view: CaseView, exported_by: str) -> dict[str, Any]:
         "category": case.category,
         "affected": case.affected,
         "urgency": {"danger_now": case.danger_now, "child_involved": case.child_involved},
+        "allegation": allegation.of_case(case),  # codes, as in the forwarded JSON
         "follow_up_agreed": case.follow_up,
         "received_at": _iso(case.received_at),
         "closed_at": _iso(case.closed_at),
@@ -166,6 +167,9 @@ def pdf_document(view: CaseView, exported_by: str, images: dict[int, bytes]) -> 
     pdf.pair(t(_("When")), view.report.get("incident_time"))
     for key, value in view.extra.items():
         pdf.pair(key, value)
+    pdf.heading(t(_("Allegation")))
+    for field, value in allegation.of_case(case).items():
+        pdf.pair(t(allegation_labels.FIELD_LABELS[field]), allegation_labels.shown(field, value, t))
     if view.attachments:
         pdf.heading(t(_("Attachments")))
         for index, item in enumerate(view.attachments, 1):
@@ -232,7 +236,12 @@ def referrals_csv() -> Response:
     out = io.StringIO()
     with gw.sessions() as db, db.begin():
         referral_export.write(
-            db, out, period, gw.settings.case_number_prefix, g.console_user.username
+            db,
+            out,
+            period,
+            gw.settings.case_number_prefix,
+            g.console_user.username,
+            visible_to=g.console_user.id,  # not the referrals of a case restricted to others
         )
     name = f"referrals-{since.isoformat()}.csv"
     return _download(out.getvalue().encode("utf-8"), "text/csv", name)

@@ -27,6 +27,7 @@ from gateway.cases.filing import Receipt
 from gateway.cases.in_person import file_received, sms_provider
 from gateway.cases.media import UnsupportedMedia
 from gateway.console import security
+from gateway.console.allegation_labels import form_fields
 from gateway.console.intake_form import Posted, build, slip
 from gateway.console.pages import blueprint, render, t
 from gateway.console.security import FILERS, allow
@@ -78,6 +79,7 @@ def form_page(
     def f(message: str, /, **kw: object) -> str:  # the form's words, in the complainant's language
         return i18n.gettext(language, message, **kw)
 
+    posted = posted or Posted({"received_via": "in_person", "follow_up": "no"})
     return render(
         "intake.html",
         status=status,
@@ -85,7 +87,8 @@ def form_page(
         form_lang=language,
         form_rtl=i18n.is_rtl(language),
         languages=[(code, i18n.display_name(code)) for code in _locales(gw)],
-        posted=posted or Posted({"received_via": "in_person", "follow_up": "no"}),
+        posted=posted,
+        allegation_fields=form_fields(posted.values),
         error=f(error, **values) if error else None,
         nonce=secrets.token_urlsafe(16),
         sms_possible=sms_provider(gw.settings) is not None,

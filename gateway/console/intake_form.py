@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
+from gateway.cases import allegation
+from gateway.cases.allegation import AllegationError
 from gateway.cases.in_person import SmsFollowUp, sms_follow_up
 from gateway.cases.reports import Affected, Category, NewAttachment, NewReport, ReceivedVia
+from gateway.console.allegation_labels import ERRORS, error_values
 from gateway.conversation.keywords import KEYWORDS, Command
-from gateway.core import assistance
+from gateway.core import assistance, i18n
 from gateway.core.config import Settings
 from gateway.core.i18n import _
 from gateway.intake.form_files import NO_STATEMENT, FormError
@@ -29,6 +32,7 @@ YES_NO = {"yes": True, "no": False}
 FOLLOW_UP = ("no", "focal_point", "sms")
 TEXT_FIELDS = {"narrative": 20_000, "location": 300, "when": 200, "phone": 40}
 CHOICE_FIELDS = ("category", "affected", "danger", "follow_up", "received_via")
+MAX_ALLEGATION = 200  # kept as typed up to this; still too long for any field, so refused
 
 NO_SMS = _("Answers by SMS are not possible here: no SMS service is set up. Choose another way.")
 BAD_PHONE = _("Type the phone number with its country code, for example +236 70 00 00 00.")
@@ -44,6 +48,9 @@ class Posted:
     def read(cls, form: MultiDict[str, str]) -> Posted:
         values = {name: form.get(name, "").strip()[:limit] for name, limit in TEXT_FIELDS.items()}
         values.update({name: form.get(name, "").strip()[:40] for name in CHOICE_FIELDS})
+        values.update(
+            {name: form.get(name, "").strip()[:MAX_ALLEGATION] for name in allegation.FIELDS}
+        )
         return cls(values)
 
     def get(self, name: str) -> str:
@@ -74,6 +81,16 @@ def build(
         sms = sms_follow_up(settings, posted.get("phone"))
         if sms is None:
             raise FormError(BAD_PHONE if posted.get("phone") else NO_SMS, 400)
+    typed = {name: posted.get(name) for name in allegation.FIELDS}
+    try:
+        allegation.clean(typed)
+    except AllegationError as exc:
+        field_name = str(exc)
+
+        def translate(message: str, /, **values: object) -> str:
+            return i18n.gettext(language, message, **values)
+
+        raise FormError(ERRORS[field_name], 400, **error_values(field_name, translate)) from None
     report = NewReport(
         narrative=posted.get("narrative"),
         language=language,
@@ -84,6 +101,7 @@ def build(
         incident_time=posted.get("when") or None,
         follow_up=follow != "no",
         attachments=attachments,
+        allegation={name: value for name, value in typed.items() if value},
     )
     return Filing(report, received, sms)
 

@@ -2,7 +2,9 @@
 
 Everything here is a count or a duration over groups of cases (week,
 channel, category, language): no case number, no text, no pseudonym, so the
-viewer role, which reads no case, may see it and export it as CSV.
+viewer role, which reads no case, may see it and export it as CSV. Counts
+from 1 to 4 are shown as "<5" on the page, in the charts and in the CSV
+(gateway/console/small_counts.py); the figures themselves stay exact.
 "The first response" is the first status change or message to the reporter
 made by a console user after the report was filed. The figures come from the
 daily counts (gateway/cases/daily_counts.py), exact and up to date, so the
@@ -26,6 +28,7 @@ from gateway.console import security
 from gateway.console.charts import colour, stacked_bars
 from gateway.console.pages import CATEGORY_LABELS, CHANNEL_LABELS, blueprint, label, render, t
 from gateway.console.security import READERS, allow
+from gateway.console.small_counts import shown as count_shown
 from gateway.core import i18n
 from gateway.core.i18n import _
 
@@ -131,24 +134,25 @@ def stats() -> Response:
         ("language", t(_("Reports per week by language"))),
     ):
         shown = {names[key](k): v for k, v in shown_figures.series[key].items()}
-        legend = [(colour(i), name, int(sum(v))) for i, (name, v) in enumerate(shown.items())]
-        charts.append((title, stacked_bars(labels, shown), legend))
+        legend = [
+            (colour(i), name, count_shown(sum(v))) for i, (name, v) in enumerate(shown.items())
+        ]
+        charts.append((title, stacked_bars(labels, shown, counts=True), legend))
     medians = shown_figures.medians
     response_chart = stacked_bars(labels, {t(_("median hours")): medians}, unit=" h")
     return render(
         "stats.html",
         weeks=count,
-        total=shown_figures.total,
+        total=count_shown(shown_figures.total),
         charts=charts,
         response_chart=response_chart,
-        answered=shown_figures.answered,
         median=shown_figures.median,
-        waiting=shown_figures.total - shown_figures.answered,
+        waiting=count_shown(shown_figures.total - shown_figures.answered),
     )
 
 
 def csv_rows(tallies: list[Tally]) -> list[list[Any]]:
-    """One row per week, channel, category and language: counts and median response."""
+    """One row per week, channel, category and language: counts ("<5" for 1 to 4), median."""
     groups: dict[tuple[date, str, str, str], list[Tally]] = defaultdict(list)
     for tally in tallies:
         groups[(monday(tally.day), tally.channel, tally.category, tally.language)].append(tally)
@@ -161,8 +165,8 @@ def csv_rows(tallies: list[Tally]) -> list[list[Any]]:
                 channel,
                 category,
                 language,
-                sum(i.reports for i in items),
-                sum(i.responded for i in items),
+                count_shown(sum(i.reports for i in items)),
+                count_shown(sum(i.responded for i in items)),
                 "" if median is None else median,
             ]
         )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from gateway.cases import allegation
 from gateway.cases.filing import Receipt, file_report
 from gateway.cases.reports import Affected, Category, NewReport
 from gateway.conversation import follow_up
@@ -60,6 +61,7 @@ def file_conversation(session: Session, gw: Gateway, conversation: Conversation)
         location=where_when,
         incident_time=where_when,
         follow_up=bool(answers.get("follow_up")),
+        allegation={name: answers[name] for name in allegation.FIELDS if name in answers},
     )
     receipt = file_report(
         session,

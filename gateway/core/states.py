@@ -54,6 +54,9 @@ class CaseEventKind(StrEnum):
     NOTE = "note"
     ASSIGNED = "assigned"
     TRIAGED = "triaged"  # category or urgency set by a focal point (console/case_actions.py)
+    ESCALATED = "escalated"  # urgent and not opened in time: alert sent (work/escalation.py)
+    CONTENT_PURGED = "content_purged"  # the retention period ended (gateway/cases/tombstone.py)
+    ERASED = "erased"  # an administrator erased the case at once (gateway/cases/erasure.py)
 
 
 class CaseLinkKind(StrEnum):

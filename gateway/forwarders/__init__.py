@@ -10,6 +10,7 @@ import time
 import uuid
 from typing import Any
 
+from gateway.cases import allegation
 from gateway.cases.numbering import CaseNumber
 from gateway.core.config import ConfigError, Settings
 from gateway.forwarders.base import Delivery, Forwarder, Outcome, Result, classify_http
@@ -66,5 +67,6 @@ def test_delivery() -> Delivery:
         "incident_time": None,
         "attachments": [],
         "reporter_contact": "none",
+        "allegation": dict.fromkeys(allegation.FIELDS),
     }
     return Delivery("case", payload, f"{number}:test:{int(time.time())}", str(uuid.uuid4()))

@@ -4,7 +4,9 @@ SMTP_URL (`smtp://user:password@host:port`), SMTP_STARTTLS (default true;
 false only for a relay on the same host), ALERT_EMAIL_FROM, ALERT_EMAIL_TO
 (comma separated; one message per address, so no one sees the list). The
 mail gives the case number, the urgency flags and a link to the case in the
-console. A password is sent only over TLS or to a relay on the loopback.
+console; an escalation (gateway/work/escalation.py) says the same of an
+urgent case nobody has opened in time. A password is sent only over TLS or
+to a relay on the loopback.
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ SUBJECT = _("New report %(case)s")
 SUBJECT_URGENT = _("URGENT new report %(case)s")
 BODY = _(
     "A new report was received: case %(case)s.\n"
+    "Someone in danger now: %(danger)s. A child affected: %(child)s.\n"
+    "Open it in the console (sign-in required): %(link)s\n\n"
+    "This message does not contain the report. Do not forward it."
+)
+SUBJECT_ESCALATION = _("URGENT case %(case)s not opened yet")
+BODY_ESCALATION = _(
+    "An urgent case has not been opened in the console yet: case %(case)s.\n"
+    "Hours since it was received: %(hours)s.\n"
     "Someone in danger now: %(danger)s. A child affected: %(child)s.\n"
     "Open it in the console (sign-in required): %(link)s\n\n"
     "This message does not contain the report. Do not forward it."
@@ -97,22 +107,26 @@ class EmailForwarder:
         )
 
     def message(self, delivery: Delivery, recipient: str) -> EmailMessage:
+        """A new case's alert, or (kind "escalation") an urgent case nobody has opened."""
         payload = delivery.payload
         urgency = payload.get("urgency") or {}
-        urgent = bool(urgency.get("danger_now") or urgency.get("child_involved"))
+        escalation = delivery.kind == "escalation"
+        urgent = escalation or bool(urgency.get("danger_now") or urgency.get("child_involved"))
         case = str(payload["case_number"])
         mail = EmailMessage()
         mail["From"] = self.sender
         mail["To"] = recipient
-        mail["Subject"] = gettext(self.locale, SUBJECT_URGENT if urgent else SUBJECT, case=case)
+        subject = SUBJECT_ESCALATION if escalation else SUBJECT_URGENT if urgent else SUBJECT
+        mail["Subject"] = gettext(self.locale, subject, case=case)
         if urgent:
             mail["Importance"] = "high"
         yes, no = gettext(self.locale, YES), gettext(self.locale, NO)
         mail.set_content(
             gettext(
                 self.locale,
-                BODY,
+                BODY_ESCALATION if escalation else BODY,
                 case=case,
+                hours=payload.get("waited_hours", ""),
                 danger=yes if urgency.get("danger_now") else no,
                 child=yes if urgency.get("child_involved") else no,
                 link=self.console_base + case,
@@ -133,8 +147,8 @@ class EmailForwarder:
         return smtp
 
     def deliver(self, delivery: Delivery) -> Result:
-        if delivery.kind != "case":
-            return Result(Outcome.DELIVERED, None, None)  # alerts are for new cases only
+        if delivery.kind not in ("case", "escalation"):
+            return Result(Outcome.DELIVERED, None, None)  # no alert for a status change
         redis = current().redis
         sent_key = SENT_KEY + hashlib.sha256(delivery.idempotency_key.encode()).hexdigest()[:32]
         try:

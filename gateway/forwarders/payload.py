@@ -7,6 +7,7 @@ from typing import Any
 
 from itsdangerous import URLSafeTimedSerializer
 
+from gateway.cases import allegation
 from gateway.cases.numbering import CaseNumber
 from gateway.core.models import Case, CaseEvent
 from gateway.core.runtime import Gateway
@@ -60,10 +61,21 @@ def case_payload(gw: Gateway, case: Case, now: datetime) -> dict[str, Any]:
         "incident_time": content.get("incident_time"),
         "attachments": attachments,
         "reporter_contact": "via-gateway" if case.follow_up else "none",
+        # added: the structured fields as the case holds them when sent (null: not asked)
+        "allegation": allegation.of_case(case),
     }
     if case.received_via:  # a report a person received: how it reached them, never who
         payload["received_via"] = case.received_via
     return payload
+
+
+def erased_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
+    """An administrator erased the case (gateway/cases/erasure.py): the tracker may do likewise."""
+    return {
+        "event": "case_erased",
+        "case_number": CaseNumber(case.year, case.sequence).display(),
+        "erased_at": _iso(event.created_at),
+    }
 
 
 def status_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
@@ -72,4 +84,21 @@ def status_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
         "case_number": CaseNumber(case.year, case.sequence).display(),
         "status": event.status,
         "changed_at": _iso(event.created_at),
+    }
+
+
+def escalation_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
+    """The e-mail alert for an urgent case nobody opened (gateway/work/escalation.py).
+
+    Number, urgency and how long it waited: never what the report says.
+    """
+    waited = event.created_at - case.received_at
+    return {
+        "event": "escalation",
+        "case_number": CaseNumber(case.year, case.sequence).display(),
+        "urgency": {
+            "danger_now": case.danger_now,
+            "child_involved": case.child_involved or case.victim_age_group == "minor",
+        },
+        "waited_hours": max(0, int(waited.total_seconds() // 3600)),
     }

@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select, text
 
+from gateway.cases import waiting
 from gateway.cases.lookup_budget import families as lookup_families
 from gateway.console.signin_metrics import families as signin_families
 from gateway.core.models import Case, ForwardingAttempt, InboundEvent, OutboundMessage, OutboxEntry
@@ -63,6 +64,13 @@ class GatewayCollector:
             ):
                 reports.add_metric([channel], count)
             yield reports
+            escalated = GaugeMetricFamily(
+                "gateway_cases_escalated_unopened",
+                "Open urgent cases escalated and still not opened in the console",
+            )
+            unopened = select(func.count()).select_from(Case).where(waiting.ESCALATED)
+            escalated.add_metric([], session.scalar(unopened) or 0)
+            yield escalated
             inbound = GaugeMetricFamily(
                 "gateway_inbound_events", "Inbound events by state", labels=["channel", "state"]
             )

@@ -3,28 +3,39 @@
 Each attempt is recorded (`ForwardingAttempt`); a refused or failed attempt
 schedules the next one, with jitter, until the retries run out and the row
 is dead-lettered for a person to retry from the console or the command line.
-A status change waits until its case has reached the same target.
+A status change waits until its case has reached the same target. A case
+whose content was purged (retention, erasure) is never sent: the attempt is
+dead-lettered, and so is any retry of it.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from gateway import forwarders as fw
+from gateway.cases.erasure import ERASED_EVENT
 from gateway.cases.numbering import CaseNumber
 from gateway.core.models import CaseEvent, ForwardingAttempt, OutboxEntry
 from gateway.core.runtime import Gateway, current
 from gateway.core.schema import utcnow
 from gateway.core.states import WorkState
-from gateway.forwarders.payload import case_payload, status_payload
+from gateway.forwarders.payload import (
+    case_payload,
+    erased_payload,
+    escalation_payload,
+    status_payload,
+)
 from gateway.work import claims
 
 log = logging.getLogger(__name__)
 STATUS_WAIT_SECONDS = 30
 INTERRUPTED = "interrupted"  # an attempt whose worker died: the outcome is unknown
+PURGED = "not sent: the case's content was purged"
+ESCALATION = "escalation"  # an outbox row's kind: the e-mail alert of gateway/work/escalation.py
 
 
 def enqueue_outbox(gw: Gateway, outbox_id: int, at: datetime | None = None) -> None:
@@ -75,14 +86,28 @@ def forward(outbox_id: int) -> str:
             case = entry.case
             external_id = case.external_id
             number = CaseNumber(case.year, case.sequence).display()
-            if kind == "case":
+            payload: dict[str, Any] | None = None  # None: a purged case, never sent
+            if kind == "case" and case.content_purged_at is not None:
+                key = number
+            elif kind == "case":
                 payload, key = case_payload(gw, case, started), number
+            elif kind == ERASED_EVENT:
+                event = session.get(CaseEvent, entry.event_id)
+                assert event is not None
+                payload, key = erased_payload(case, event), f"{number}:{event.id}"
+            elif kind == ESCALATION:
+                event = session.get(CaseEvent, entry.event_id)
+                assert event is not None
+                payload, key = escalation_payload(case, event), f"{number}:{ESCALATION}"
             else:
                 event = session.get(CaseEvent, entry.event_id)
                 assert event is not None
                 payload, key = status_payload(case, event), f"{number}:{event.id}"
-        delivery = fw.Delivery(kind, payload, key, external_id)
-        result = fw.build(target, gw.settings).deliver(delivery)
+        if payload is None:
+            result = fw.Result(fw.Outcome.DEAD, None, PURGED)
+        else:
+            delivery = fw.Delivery(kind, payload, key, external_id)
+            result = fw.build(target, gw.settings).deliver(delivery)
     except Exception as exc:  # noqa: BLE001 - a bug or bad config must not lose the case
         log.error("forwarding outbox %s raised %s", outbox_id, type(exc).__name__)
         result = fw.Result(fw.Outcome.RETRY, None, f"{type(exc).__name__} in forwarder")
@@ -129,7 +154,10 @@ def _case_not_yet_delivered(gw: Gateway, outbox_id: int) -> datetime | None:
     """
     with gw.sessions() as session, session.begin():
         entry = session.get(OutboxEntry, outbox_id)
-        if entry is None or entry.kind == "case" or entry.state != WorkState.PENDING.value:
+        # A case waits for nothing, and neither does an escalation alert.
+        if entry is None or entry.kind in ("case", ESCALATION):
+            return None
+        if entry.state != WorkState.PENDING.value:
             return None
         case_entry = session.scalars(
             select(OutboxEntry).where(

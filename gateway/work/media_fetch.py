@@ -93,11 +93,16 @@ def fetch_media(download_id: int) -> str:
         download = session.get(MediaDownload, download_id)
         assert download is not None
         case_id = download.case_id
+        # The case locked first, as an erasure (gateway/cases/erasure.py) does: it
+        # either sees this file and deletes it, or has purged the case and we drop it.
+        case = session.get(Case, case_id, with_for_update=True)
+        assert case is not None
+        purged = case.content_purged_at is not None
+        if purged:
+            error, data, final = "purged", None, True
         download.locked_until = None
         download.last_error = error
         if error is None and data is not None:
-            case = session.get(Case, download.case_id)
-            assert case is not None
             attachment = Attachment(
                 report_id=case.report.id,
                 content_type=content_type,
@@ -117,7 +122,8 @@ def fetch_media(download_id: int) -> str:
         elif final or attempt >= MAX_ATTEMPTS:
             download.state = WorkState.DEAD.value
             download.data_enc = None
-            add_refusal_note(session, gw, download.case_id, error or GaveUp.__name__)
+            if not purged:
+                add_refusal_note(session, gw, download.case_id, error or GaveUp.__name__)
         else:
             download.next_attempt_at = utcnow() + timedelta(seconds=30 * 2**attempt)
         if download.state != WorkState.PENDING.value:

@@ -7,7 +7,9 @@ messages that are pending, due and not leased, and likewise media downloads
 and provider cleanups. Enqueueing is idempotent and
 jobs take leases, so a sweep that overlaps a live job changes nothing.
 It also counts again the statistics' days that changes marked
-(gateway/cases/daily_counts.py).
+(gateway/cases/daily_counts.py), escalates urgent cases nobody opened in
+time (gateway/work/escalation.py), and purges closed cases past their
+retention to tombstones (gateway/work/retention.py).
 """
 
 from __future__ import annotations
@@ -33,10 +35,12 @@ from gateway.core.runtime import Gateway
 from gateway.core.schema import utcnow
 from gateway.core.states import WorkState
 from gateway.work import claims, cleanup, spool
+from gateway.work.escalation import escalate
 from gateway.work.forwarding import forward
 from gateway.work.inbound import process_inbound
 from gateway.work.media_fetch import enqueue as enqueue_media
 from gateway.work.outbound import send_outbound
+from gateway.work.retention import retention_step
 from gateway.work.silence import enqueue_silent
 
 log = logging.getLogger(__name__)
@@ -91,6 +95,8 @@ def sweep(gw: Gateway) -> SweepResult:
         cleanup.enqueue(gw, cleanup_id)
     forget_old_failures(gw)
     extra = len(media) + len(cleanups) + enqueue_silent(gw)
+    extra += escalate(gw)  # urgent cases nobody opened in time: one alert each
+    extra += retention_step(gw)  # closed cases past RETENTION_DAYS become tombstones
     recounted = daily_counts.refresh(gw.sessions)
     result = SweepResult(len(inbound), len(outbox), len(outbound), extra, recounted)
     result.ids = {"inbound": inbound, "forwarding": outbox, "outbound": outbound}

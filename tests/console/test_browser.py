@@ -137,9 +137,10 @@ def test_sign_in_take_answer_and_close_the_newest_case(  # type: ignore[no-untyp
             assert console.url.startswith(f"{base}/console/cases")
             assert "Your password was changed." in console.inner_text("main")
 
-            # The queue: someone in danger first, then the newest, the reporter's.
+            # The queue: someone in danger first, then the oldest waiting; the
+            # reporter's, the newest, last.
             rows = console.locator("main table tr td:first-child a").all_inner_texts()
-            assert len(rows) == 4 and rows[1] == number, rows
+            assert len(rows) == 4 and rows[-1] == number, rows
             assert console.locator("tr.u").count() == 1
             queue_png = artifacts / "console-queue.png"
             console.screenshot(path=str(queue_png), full_page=True)

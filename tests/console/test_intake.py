@@ -161,6 +161,9 @@ def test_an_sms_follow_up_keeps_the_number_only_encrypted_and_answers_by_sms(
         ("a file of a type not taken", {"narrative": ""}, b"MZ\x90\x00not a photo", 415, "files"),
         ("a received_via not offered", {"received_via": "carrier_pigeon"}, None, 400, ""),
         ("a follow-up not offered", {"follow_up": "telepathy"}, None, 400, ""),
+        ("a number of victims", {"victims_count": "many"}, None, 400, "Number of victims"),
+        ("a personnel category", {"personnel_category": "soldier"}, None, 400, "Category of"),
+        ("an incident date", {"incident_date": "yesterday"}, None, 400, "Date of the incident"),
     ],
 )
 def test_bad_input_is_refused_and_files_nothing(
@@ -201,6 +204,39 @@ def test_a_photo_of_the_paper_form_goes_with_the_case_and_csrf_is_required(
     number, _pin, _html = slip_of(browser, browser.client.post("/console/intake", data=data))
     run_jobs(gw)
     assert len(tracker.cases[number]["attachments"]) == 1
+
+
+ALLEGATION = {
+    "allegation_type": "sexual_exploitation",
+    "personnel_category": "contractor",
+    "victim_age_group": "adult",
+    "victims_count": "1",
+    "incident_date": "2026-11-02",
+    "incident_area": "Bangui, PK5",
+    "paternity_claim": "no",
+}
+
+
+def test_the_allegation_fields_are_filed_with_the_case_and_sent(gw, signed_in, tracker) -> None:  # type: ignore[no-untyped-def]
+    browser = signed_in(Role.FOCAL_POINT)
+    form = browser.get("/console/intake?lang=fr").get_data(as_text=True)
+    assert 'name="personnel_category"' in form and 'name="incident_area"' in form
+    assert "Category of personnel" not in form  # in the complainant's language
+    error = fill(browser, narrative=STATEMENT, **{**ALLEGATION, "victims_count": "0"})
+    page = error.get_data(as_text=True)
+    assert error.status_code == 400 and cases(gw) == 0
+    assert '<option value="contractor" selected>' in page and 'value="Bangui, PK5"' in page
+    number, _pin, html = slip_of(browser, fill(browser, narrative=STATEMENT, **ALLEGATION))
+    assert "PK5" not in html
+    with gw.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        assert {name: getattr(case, name) for name in ALLEGATION} == {
+            **ALLEGATION,
+            "victims_count": 1,
+        }
+    run_jobs(gw)
+    assert tracker.cases[number]["allegation"] == {**ALLEGATION, "victims_count": 1}
+    assert all(r.schema_error is None for r in tracker.requests)
 
 
 def test_a_form_sent_twice_files_one_case(gw, signed_in) -> None:  # type: ignore[no-untyped-def]

@@ -58,15 +58,15 @@ def listed(page: str, cases: dict[str, str]) -> list[str]:
     return [names[n] for n in NUMBER.findall(page)]
 
 
-def test_danger_first_then_a_child_then_newest(signed_in, cases) -> None:  # type: ignore[no-untyped-def]
+def test_danger_first_then_a_child_each_oldest_first(signed_in, cases) -> None:  # type: ignore[no-untyped-def]
     page = signed_in(Role.FOCAL_POINT).get("/console/cases").get_data(as_text=True)
     assert listed(page, cases) == [
         "new_danger_child",
         "old_danger",
-        "new_child",
         "old_child",
-        "new_plain",
+        "new_child",
         "old_plain",
+        "new_plain",
     ]
     assert "statement" not in page, "the queue shows no report text"
 

@@ -40,12 +40,13 @@ def test_stats_count_reports_and_first_responses_without_personal_data(  # type:
     body = response.get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(body)))
     # The conversation asks no category (issue 16, finding 7): "none" until the focal point sets it.
+    # One report is a small count: "<5" (gateway/console/small_counts.py).
     assert sorted((r["channel"], r["category"], r["language"], r["reports"]) for r in rows) == [
-        ("sms", "none", "en", "1"),
-        ("web", "sexual_abuse", "fr", "1"),
+        ("sms", "none", "en", "<5"),
+        ("web", "sexual_abuse", "fr", "<5"),
     ]
     web_row = next(r for r in rows if r["channel"] == "web")
-    assert web_row["responded"] == "1" and float(web_row["median_hours_to_first_response"]) >= 0
+    assert web_row["responded"] == "<5" and float(web_row["median_hours_to_first_response"]) >= 0
     sms_row = next(r for r in rows if r["channel"] == "sms")
     assert sms_row["responded"] == "0" and sms_row["median_hours_to_first_response"] == ""
     for private in (

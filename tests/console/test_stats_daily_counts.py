@@ -111,6 +111,11 @@ def reference_figures(filed: list[Filed], weeks: list[date]) -> stats.Figures:
     )
 
 
+def small(count: int) -> int | str:
+    """The CSV's rule for small counts (docs/exports.md): 1 to 4 is "<5", 0 stays 0."""
+    return "<5" if 0 < count < 5 else count
+
+
 def reference_csv(filed: list[Filed]) -> list[list[str]]:
     groups: dict[tuple[date, str, str, str], list[Filed]] = defaultdict(list)
     for item in filed:
@@ -120,7 +125,7 @@ def reference_csv(filed: list[Filed]) -> list[list[str]]:
         hours = [i.hours_to_response for i in items if i.hours_to_response is not None]
         median = _median(hours)
         rows.append(
-            [week.isoformat(), channel, category, language, len(items), len(hours)]
+            [week.isoformat(), channel, category, language, small(len(items)), small(len(hours))]
             + ["" if median is None else median]
         )
     out = io.StringIO()

@@ -246,3 +246,28 @@ def test_map_fields_rules() -> None:
     }
     payload = {"urgency": {"danger_now": False}, "received_at": "2026-11-28T10:00:00Z"}
     assert map_fields(rules, payload) == {"a": 1, "b": "normal", "d": "2026-11-28"}
+
+
+def test_the_shipped_map_carries_the_allegation_fields_that_are_set() -> None:
+    from gateway.forwarders.primero import DEFAULT_FIELD_MAP
+
+    rules = json.loads(DEFAULT_FIELD_MAP.read_text())
+    payload = {
+        "allegation": {
+            "allegation_type": "sexual_exploitation",
+            "personnel_category": "unknown",
+            "victim_age_group": None,
+            "victims_count": 2,
+            "incident_date": "2026-10",
+            "incident_area": None,
+            "paternity_claim": "yes",
+        }
+    }
+    data = map_fields(rules, payload)
+    assert {k: v for k, v in data.items() if k.startswith("complaint_")} == {
+        "complaint_allegation_type": "sexual_exploitation",
+        "complaint_personnel_category": "unknown",
+        "complaint_number_of_victims": 2,
+        "complaint_incident_date": "2026-10",
+        "complaint_paternity_claim": "yes",
+    }

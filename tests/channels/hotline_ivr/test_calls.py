@@ -25,12 +25,20 @@ def only_case(gw) -> Case:  # type: ignore[no-untyped-def]
 
 
 def report(
-    p: Phone, twilio_api, language: str = "1", category: str = "2", danger: str = "2"
+    p: Phone,
+    twilio_api,
+    language: str = "1",
+    category: str = "2",
+    danger: str = "2",
+    who: str = "0",
 ) -> str:  # type: ignore[no-untyped-def]
-    """Dial, choose, speak, keep: the RecordingUrl of the statement kept."""
+    """Dial, choose, speak, keep, who did it (not asked when someone is in danger):
+    the RecordingUrl of the statement kept."""
     p.dial().press(language).press("1").press(category).press(danger)
     url = twilio_api.new_recording()
     p.speak(url).press("1")
+    if danger != "1":
+        p.press(who)
     return url
 
 
@@ -151,13 +159,25 @@ SILENCES = [
     ),
     (
         "statement kept after silence",
-        ["1", "1", "3", "2", "speak", "silence", "silence"],
+        ["1", "1", "3", "2", "speak", "silence", "silence", "0"],
+        "keep_secret",
+        True,
+    ),
+    (
+        "who did it skipped after silence",
+        ["1", "1", "3", "2", "speak", "1", "silence", "silence"],
+        "keep_secret",
+        True,
+    ),
+    (
+        "who did it skipped after wrong keys",
+        ["1", "1", "3", "2", "speak", "1", "8", "#"],
         "keep_secret",
         True,
     ),
     (
         "receipt menu, silent twice",
-        ["1", "1", "3", "2", "speak", "1", "silence", "silence"],
+        ["1", "1", "3", "2", "speak", "1", "0", "silence", "silence"],
         "goodbye",
         True,
     ),
@@ -185,9 +205,10 @@ def test_silence_and_wrong_keys_are_asked_again_once(
 
 def test_skipped_questions_file_a_report_without_those_answers(gw, twilio_api, phone) -> None:  # type: ignore[no-untyped-def]
     p = phone().dial().press("1").press("1").keep_silent().keep_silent().press("9").press("9")
-    p.speak(twilio_api.new_recording()).press("1")
+    p.speak(twilio_api.new_recording()).press("1").keep_silent().press("7")
     case = only_case(gw)
     assert case.category is None and case.danger_now is False
+    assert case.personnel_category is None
 
 
 def test_saying_it_again_replaces_the_statement_and_deletes_the_first(
@@ -200,8 +221,9 @@ def test_saying_it_again_replaces_the_statement_and_deletes_the_first(
     p.speak(first).press("2")
     assert p.waiting is not None and p.waiting.tag == "Record"
     second = twilio_api.new_recording()
-    p.speak(second).press("1")
+    p.speak(second).press("1").press("4")
     case = only_case(gw)
+    assert case.personnel_category == "other"
     with gw.sessions() as session:
         [download] = session.scalars(select(MediaDownload)).all()
         assert gw.cipher.decrypt(download.url_enc).decode() == second
@@ -220,6 +242,53 @@ def test_the_caller_can_hear_the_number_again(gw, twilio_api, phone) -> None:  #
     p.press("1")
     assert receipt_heard(p) == (number, pin)
     assert "k=" in p.gather.get("action", "") and pin not in p.gather.get("action", "")
+
+
+@pytest.mark.parametrize(
+    ("keys", "personnel"),
+    [
+        (["1"], "military"),
+        (["2"], "police"),
+        (["3"], "civilian_staff"),
+        (["4"], "other"),
+        (["0"], "unknown"),  # "not sure"
+        (["9", "2"], "police"),  # a wrong key: asked again once
+        (["silence", "3"], "civilian_staff"),
+        (["*", "#"], None),  # wrong twice: filed without it
+    ],
+)
+def test_who_did_it_is_asked_after_the_statement_and_reaches_the_case(
+    gw, twilio_api, phone, keys, personnel
+) -> None:  # type: ignore[no-untyped-def]
+    p = phone().dial().press("1").press("1").press("3").press("2")
+    p.speak(twilio_api.new_recording()).press("1")
+    assert en("who") in p.said()
+    for key in keys:
+        act(p, twilio_api, key)
+    case = only_case(gw)
+    assert (case.personnel_category, case.category, case.victim_age_group) == (
+        personnel,
+        "other_misconduct",
+        None,
+    )
+    assert receipt_heard(p)[0] == case.case_number
+    assert "w=" not in p.gather.get("action", "")  # not carried in URLs once filed
+
+
+def test_someone_in_danger_is_not_asked_who_did_it(gw, twilio_api, phone) -> None:  # type: ignore[no-untyped-def]
+    p = phone()
+    report(p, twilio_api, danger="1")
+    assert en("who") not in [h.value for h in p.all_heard]
+    assert only_case(gw).personnel_category is None
+
+
+def test_hanging_up_when_asked_who_did_it_files_the_statement(gw, twilio_api, phone) -> None:  # type: ignore[no-untyped-def]
+    p = phone().dial().press("1").press("1").press("1").press("2")
+    p.speak(twilio_api.new_recording()).press("1")
+    assert en("who") in p.said()
+    assert p.hang_up() == 200
+    case = only_case(gw)
+    assert case.category == "sexual_exploitation" and case.personnel_category is None
 
 
 def test_hanging_up_while_asked_to_keep_the_statement_files_it(gw, twilio_api, phone) -> None:  # type: ignore[no-untyped-def]

@@ -55,12 +55,14 @@ def test_a_report_call_in_the_browser(gw, client) -> None:  # type: ignore[no-un
     page = post(client, page, "record", statement=(io.BytesIO(audio), "statement.wav"))
     assert "To keep what you said, press 1" in page
     page = post(client, page, "key", key="1")
+    assert "Last question: who did it?" in page
+    page = post(client, page, "key", key="2")
     assert "Your case number is" in page and "Your PIN is" in page
     with gw.sessions() as session:
         case = session.scalars(select(Case)).one()
         download = session.scalars(select(MediaDownload)).one()
         url = gw.cipher.decrypt(download.url_enc).decode()
-    assert case.channel == "voice"
+    assert (case.channel, case.personnel_category) == ("voice", "police")
     assert url.startswith(f"{PUBLIC_BASE_URL}/demo/twilio-api/2010-04-01/Accounts/{ACCOUNT_SID}/")
     # The stand-in Recording API serves it with the account's credentials only, then deletes it.
     path = url[len(PUBLIC_BASE_URL) :]

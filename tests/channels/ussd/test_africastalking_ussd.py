@@ -34,8 +34,8 @@ def case_count(gw: Gateway) -> int:
         return int(session.scalar(select(func.count()).select_from(Case)) or 0)
 
 
-def report(phone: Phone, *, consent: str = "2") -> str:
-    """Walk a whole report in English; the last screen."""
+def report(phone: Phone, *, consent: str = "2", who: str = "0") -> str:
+    """Walk a whole report in English, `who` the answer to "who did it"; the last screen."""
     assert phone.dial().startswith("CON 1 English")
     assert phone.press("1").startswith("CON 1 Report")
     assert "1 Sexual exploitation" in phone.press("1")
@@ -45,7 +45,8 @@ def report(phone: Phone, *, consent: str = "2") -> str:
     assert "1 Add more" in phone.press(STATEMENT)
     assert "Type the rest" in phone.press("1")
     assert "1 Add more" in phone.press(MORE)
-    return phone.press("2")
+    assert "who did it?" in phone.press("2")
+    return phone.press(who)
 
 
 def test_a_session_files_one_case_that_reaches_the_tracker(
@@ -86,8 +87,60 @@ def test_every_input_sent_again_changes_nothing(gw: Gateway, phone: Phone) -> No
         (row,) = session.scalars(select(Conversation)).all()
         answers = gw.cipher.decrypt_json(row.answers_enc)
     assert answers["statement"] == f"{STATEMENT}\n{MORE}"
-    assert phone.press("2").startswith("END ")
+    assert "who did it?" in phone.press("2") and phone.again() == phone.screens[-1]
+    assert case_count(gw) == 0
+    assert phone.press("3").startswith("END ")
+    assert phone.again() == phone.screens[-1]
     assert case_count(gw) == 1
+
+
+@pytest.mark.parametrize(
+    ("keys", "personnel"),
+    [
+        (["1"], "military"),
+        (["2"], "police"),
+        (["3"], "civilian_staff"),
+        (["4"], "other"),
+        (["0"], "unknown"),  # "not sure"
+        (["9", "2"], "police"),  # not one of the choices: asked again
+        (["", "x", "4"], "other"),
+    ],
+)
+def test_who_did_it_reaches_the_case(
+    gw: Gateway, phone: Phone, keys: list[str], personnel: str
+) -> None:
+    phone.dial()
+    for value in ("1", "1", "0", "2", "2", STATEMENT, "2", *keys[:-1]):
+        phone.press(value)
+    if len(keys) > 1:
+        assert phone.screens[-1].startswith("CON Not understood.\nLast question: who did it?")
+        assert case_count(gw) == 0
+    last = phone.press(keys[-1])
+    assert RECEIPT.search(last), last
+    with gw.sessions() as session:
+        case = session.scalars(select(Case)).one()
+    assert (case.personnel_category, case.category, case.victim_age_group) == (
+        personnel,
+        None,
+        None,
+    )
+
+
+def test_a_session_cut_at_who_did_it_is_filed_without_it(
+    gw: Gateway, phone: Phone, tracker: TrackerServer
+) -> None:
+    phone.dial()
+    for value in ("1", "1", "1", "2", "2", STATEMENT, "2"):
+        phone.press(value)
+    assert "who did it?" in phone.screens[-1] and case_count(gw) == 0
+    past = timedelta(seconds=gw.settings.intake_timeout_seconds + 5)
+    with gw.sessions() as session, session.begin():
+        session.execute(update(Conversation).values(last_activity_at=utcnow() - past))
+    sweep(gw)
+    run_jobs(gw)
+    with gw.sessions() as session:
+        case = session.scalars(select(Case)).one()
+    assert (case.personnel_category, case.category) == (None, "sexual_exploitation")
 
 
 def test_a_status_check_gives_the_status_never_the_statement(
@@ -202,6 +255,9 @@ def test_concurrent_copies_of_the_last_request_file_one_case(gw: Gateway, app: A
     first = app.test_client().post(f"/ussd/africastalking?key={KEY}", data=form)
     assert "1 Add more" in first.get_data(as_text=True)
     form["text"] += "*2"
+    asked = app.test_client().post(f"/ussd/africastalking?key={KEY}", data=form)
+    assert "who did it?" in asked.get_data(as_text=True)
+    form["text"] += "*1"
     answers: list[str] = []
 
     def send() -> None:

@@ -37,7 +37,8 @@ def test_the_demo_walks_a_report_to_its_case_number(gw: Gateway, client: Any) ->
     for value in ("1", "1", "1", "2", "2"):
         act(client, "send", value)
     assert "1 Add more" in act(client, "send", "Demo statement * with a star")
-    last = act(client, "send", "2")
+    assert "who did it" in act(client, "send", "2")
+    last = act(client, "send", "0")
     assert re.search(r"Case number: \d{4}-\d{6}-\d\nPIN: \d{3} \d{3}", last)
     page = client.get("/demo/ussd").get_data(as_text=True)
     assert 'name="text"' not in page  # the session ended: nothing more to type

@@ -42,7 +42,7 @@ def send_report(browser: Browser, lang: str = "en", **fields: str):  # type: ign
     """Open the form, type `fields` (choices by their value), send it; the response."""
     form = main_form(browser.get(f"/report?lang={lang}").get_data(as_text=True))
     for name, value in fields.items():
-        if name in ("category", "affected", "danger", "follow_up"):
+        if name in ("category", "affected", "danger", "follow_up", "personnel_category"):
             form.choose(name, value)
         else:
             form.fill(**{name: value})

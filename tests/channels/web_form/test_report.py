@@ -111,6 +111,54 @@ def test_each_choice_maps_to_the_report(
     assert case.danger_now is bool(danger) and case.child_involved is (affected == "child")
 
 
+@pytest.mark.parametrize(
+    ("choices", "personnel", "age_group"),
+    [
+        ({}, None, None),  # not answered: not asked, as far as the case knows
+        ({"personnel_category": "police"}, "police", None),
+        ({"personnel_category": "civilian_staff", "affected": "self"}, "civilian_staff", None),
+        ({"personnel_category": "unknown"}, "unknown", None),  # "I am not sure"
+        ({"personnel_category": "military", "affected": "child"}, "military", "minor"),
+        ({"affected": "someone_else"}, None, None),  # no adult answer is made up
+    ],
+)
+def test_who_did_it_reaches_the_case(gw, browser, choices, personnel, age_group) -> None:  # type: ignore[no-untyped-def]
+    """The one allegation question of the form; a child among those harmed is a minor."""
+    assert send_report(browser, narrative="x", **choices).status_code == 200
+    with gw.sessions() as session:
+        case = session.scalars(select(Case)).one()
+    assert (case.personnel_category, case.victim_age_group) == (personnel, age_group)
+
+
+@pytest.mark.parametrize(
+    ("typed", "count"),
+    [("3", 3), (" 12 ", 12), ("999", 999), ("", None), ("0", None), ("1000", None)]
+    + [("two", None), ("-2", None), ("2.5", None), ("\u00b2", None), ("9" * 400, None)],
+)
+def test_how_many_people_reaches_the_case_or_is_left_out(gw, browser, typed, count) -> None:  # type: ignore[no-untyped-def]
+    """A number from 1 to 999; anything else is not an answer, and the report is filed."""
+    assert send_report(browser, narrative="x", victims=typed).status_code == 200
+    with gw.sessions() as session:
+        case = session.scalars(select(Case)).one()
+    assert case.victims_count == count
+
+
+@pytest.mark.parametrize("value", ["un_volunteer", "soldier", "x" * 500, "Police", ""])
+def test_a_who_did_it_the_form_does_not_offer_files_the_report_without_it(
+    gw, browser, value
+) -> None:  # type: ignore[no-untyped-def]
+    """An odd browser's value counts as not answered: the report is filed all the same."""
+    form = main_form(browser.get("/report?lang=en").get_data(as_text=True)).fill(narrative="x")
+    form.choose("personnel_category", "police")
+    for radio in form.fields:
+        if radio.name == "personnel_category" and radio.checked:
+            radio.value = value
+    assert browser.submit(form).status_code == 200
+    with gw.sessions() as session:
+        case = session.scalars(select(Case)).one()
+    assert case.personnel_category is None
+
+
 def test_photo_loses_exif_and_gps_before_it_is_stored(gw, browser, tracker, client) -> None:  # type: ignore[no-untyped-def]
     form = main_form(browser.get("/report").get_data(as_text=True))
     form.fill(narrative="photo of the vehicle").attach("files", jpeg_with_gps(), "IMG_0001.jpg")
