@@ -9,6 +9,7 @@ page, every change audited.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,6 +49,18 @@ MAX_AREA = 100
 _DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
 
 
+def _unprintable(char: str) -> bool:
+    """A control character or line break, or a direction override that would make the area
+    read otherwise in the export and the case page (ZWJ and ZWNJ, needed in some scripts, pass)."""
+    return unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI_CONTROLS
+
+
+# The Unicode bidirectional formatting characters (marks, embeddings, overrides, isolates).
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
 class AllegationError(ValueError):
     """A value the fields do not take; the message names the field."""
 
@@ -75,7 +88,7 @@ def clean(values: Mapping[str, str | None]) -> dict[str, Any]:
                 raise AllegationError(name)
             cleaned[name] = raw
         else:  # incident_area: one line of free text, an area
-            if len(raw) > MAX_AREA or any(ord(c) < 32 for c in raw):
+            if len(raw) > MAX_AREA or any(_unprintable(c) for c in raw):
                 raise AllegationError(name)
             cleaned[name] = raw
     return cleaned

@@ -63,6 +63,9 @@ INVALID = [
     ("incident_date", "last week", "Date of the incident"),
     ("incident_area", "x" * 101, "Area of the incident"),
     ("incident_area", "line one\nline two", "Area of the incident"),
+    ("incident_area", "line one\u2028line two", "Area of the incident"),
+    ("incident_area", "\u202eNorth", "Area of the incident"),  # reads "htroN" elsewhere
+    ("incident_area", "North\x1b[31m", "Area of the incident"),
     ("paternity_claim", "maybe", "Paternity or child-support claim"),
 ]
 
