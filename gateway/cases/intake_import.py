@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -114,6 +113,9 @@ def read_rows(path: Path) -> list[Row]:
     if len(data) > MAX_FILE_BYTES:
         raise ImportError_(f"file over {MAX_FILE_BYTES // (1024 * 1024)} MB")
     if data[:4] == b"PK\x03\x04":  # a zip: XLSX
+        # openpyxl (some 14 MiB) only here, not in `serve` and `worker`.
+        from openpyxl import load_workbook  # noqa: PLC0415 - heavy, this command only
+
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - any broken workbook is one clear line
