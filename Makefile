@@ -36,7 +36,7 @@ test: $(TEST_STAMP)
 	@if $(BIN)/python -c "import urllib.request as u; u.urlopen('$(AUDIT_PROBE)', timeout=15)" \
 		2>/dev/null; then $(AUDIT); \
 	else echo "pip-audit NOT RUN: $(AUDIT_PROBE) does not answer from this machine"; fi
-	$(BIN)/pytest -n 4
+	$(BIN)/pytest -n 6
 
 # Known vulnerabilities in the installed dependencies, from PyPI's advisory data
 # (pypi.org/pypi/<name>/<version>/json); the project itself (editable) is not audited, and
