@@ -158,6 +158,12 @@ def run_server(settings: Settings, host: str, port: int, workers: int, threads: 
 # own Redis connection waits longer than that, so an idle worker reads no timeout (and
 # logs no ERROR). Everything else keeps the short timeout of redis_from_url.
 WORKER_TTL = 420
+# How often the worker checks that RQ's scheduler (a child process) is alive and
+# starts it again: after Redis restarted, the scheduler has died on the lost
+# connection, and the jobs it holds (a silent conversation's filing, a retry's
+# forwarding) wait for it. RQ's default is ten minutes; the check is a few
+# Redis calls (it also cleans RQ's registries).
+SCHEDULER_CHECK_SECONDS = 30
 WORKER_SOCKET_TIMEOUT = WORKER_TTL + 30
 
 
@@ -193,7 +199,12 @@ def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) ->
             socket_timeout=WORKER_SOCKET_TIMEOUT,
         )
         queues = [Queue(name, connection=waiting) for name in QUEUE_NAMES]
-        worker = SimpleWorker(queues, connection=waiting, worker_ttl=WORKER_TTL)
+        worker = SimpleWorker(
+            queues,
+            connection=waiting,
+            worker_ttl=WORKER_TTL,
+            maintenance_interval=SCHEDULER_CHECK_SECONDS,
+        )
         worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
     finally:
         if thread:
