@@ -21,6 +21,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 from gateway.app import load_channels
+from gateway.cli import main as cli_main
 from gateway.core import runtime
 from gateway.core.config import Settings
 from gateway.core.embedded_redis import EmbeddedRedis
@@ -207,3 +208,18 @@ def app(gw: Gateway):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+@pytest.fixture
+def cli(env, monkeypatch, capsys, gw):  # type: ignore[no-untyped-def]
+    """cli(*args) -> (exit code, stdout, stderr) of the command line on the test's gateway,
+    run in-process as an operator runs it (the test's environment, its data dir)."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = cli_main([*args, "--data-dir", str(gw.settings.data_dir)])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

@@ -19,7 +19,6 @@ from gateway.cases import referrals
 from gateway.cases.mts_export import COLUMNS
 from gateway.cases.referrals import Decision, Kind, NewReferral, Received
 from gateway.cases.reports import NewReport
-from gateway.cli import main
 from gateway.core.accounts import AuditEntry
 from gateway.core.models import Case
 from gateway.work.reporter import submit_report
@@ -37,20 +36,6 @@ FIELDS = {
     "incident_area": '=HYPERLINK("http://x") North camp',
     "paternity_claim": "no",
 }
-
-
-@pytest.fixture
-def cli(env, monkeypatch, capsys, gw):  # type: ignore[no-untyped-def]
-    """run(*args) -> (exit code, stdout, stderr) of the command line on the test's gateway."""
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main([*args, "--data-dir", str(gw.settings.data_dir)])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 def by_sms(gw):  # type: ignore[no-untyped-def]

@@ -21,7 +21,6 @@ from gateway.cases import daily_counts
 from gateway.cases.filing import add_event, set_status
 from gateway.cases.lookup import Answer, check
 from gateway.cases.reports import NewAttachment, NewReport
-from gateway.cli import main as cli_main
 from gateway.core.accounts import AuditEntry
 from gateway.core.models import (
     Attachment,
@@ -50,20 +49,6 @@ STATEMENT = "The logistics officer kept my papers until I agreed"
 def env(env):  # type: ignore[no-untyped-def]
     """The test's environment with RETENTION_DAYS=0: a closed case is due at once."""
     return {**env, "RETENTION_DAYS": "0"}
-
-
-@pytest.fixture
-def cli(env, monkeypatch, tmp_path, capsys):  # type: ignore[no-untyped-def]
-    """cli(*args) -> (exit code, standard output, standard error), as an operator runs it."""
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-
-    def _run(*args: str) -> tuple[int, str, str]:
-        code = cli_main([*args, "--data-dir", str(tmp_path)])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return _run
 
 
 def file(gw, pseudonym: str | None = None):  # type: ignore[no-untyped-def]
