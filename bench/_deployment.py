@@ -32,6 +32,26 @@ class Deployment:
     log: Path  # the workers' output
 
 
+def gateway_env(
+    backend: Any, tracker_url: str, api_url: str, callback_key: str, **extra: str
+) -> dict[str, str]:
+    """A benchmark gateway's settings: the local tracker, Africa's Talking's stand-in, a
+    sweep every second; `extra` adds or replaces (bench/memory.py uses it too)."""
+    return backend.env(
+        **{
+            "CASE_TRACKER_URL": tracker_url,
+            "CASE_TRACKER_SECRET": "bench-tracker-secret",
+            "FORWARDERS": "webhook",
+            "AFRICASTALKING_USERNAME": AT_USERNAME,
+            "AFRICASTALKING_API_KEY": AT_API_KEY,
+            "AFRICASTALKING_CALLBACK_KEY": callback_key,
+            "AFRICASTALKING_API_BASE_URL": api_url,
+            "SWEEP_INTERVAL_SECONDS": "1",
+            **extra,
+        }
+    )
+
+
 @contextmanager
 def deployed(
     backend: services.Backend,
@@ -48,16 +68,12 @@ def deployed(
     processes: list[subprocess.Popen[bytes]] = []
     try:
         with AcceptingTracker() as tracker:
-            env = backend.env(
-                CASE_TRACKER_URL=tracker.url,
-                CASE_TRACKER_SECRET="bench-tracker-secret",
-                FORWARDERS="webhook",
-                AFRICASTALKING_USERNAME=AT_USERNAME,
-                AFRICASTALKING_API_KEY=AT_API_KEY,
-                AFRICASTALKING_CALLBACK_KEY=callback_key,
-                AFRICASTALKING_API_BASE_URL=api_url,
+            env = gateway_env(
+                backend,
+                tracker.url,
+                api_url,
+                callback_key,
                 INTAKE_TIMEOUT_SECONDS="1",
-                SWEEP_INTERVAL_SECONDS="1",
                 BENCH_CHEAP_PIN_HASH="1" if cheap_pin_hash else "0",
             )
             log = backend.directory / "burst-workers.log"

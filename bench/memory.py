@@ -39,6 +39,7 @@ import httpx
 from bench import Row
 from bench import _services as services
 from bench import _workers as workers
+from bench._deployment import gateway_env
 from bench._processes import free_port, spawn, wait_http
 from bench._tracker import AcceptingTracker
 
@@ -122,24 +123,20 @@ def gateway_memory(backend: services.Backend) -> tuple[dict[str, Memory], int, s
     import redis as redis_lib
     from rq import Queue
 
-    from tests.support.providers import AT_API_KEY, AT_USERNAME, ProviderAPI
+    from tests.support.providers import ProviderAPI
 
     api = ProviderAPI().start()
     figures: dict[str, Memory] = {}
     processes: list[subprocess.Popen[bytes]] = []
     try:
         with AcceptingTracker() as tracker:
-            env = backend.env(
-                CASE_TRACKER_URL=tracker.url,
-                CASE_TRACKER_SECRET="bench-tracker-secret",
-                FORWARDERS="webhook",
-                AFRICASTALKING_USERNAME=AT_USERNAME,
-                AFRICASTALKING_API_KEY=AT_API_KEY,
-                AFRICASTALKING_CALLBACK_KEY=AT_KEY,
-                AFRICASTALKING_API_BASE_URL=api.url,
+            env = gateway_env(
+                backend,
+                tracker.url,
+                api.url,
+                AT_KEY,
                 GATEWAY_WEB_REPORTS_PER_HOUR="1000000",
                 INTAKE_TIMEOUT_SECONDS="2",
-                SWEEP_INTERVAL_SECONDS="1",
             )
             port = free_port()
             directory = str(backend.directory)
