@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 from cryptography.fernet import InvalidToken
 
-from gateway.cases.allegation import UNKNOWN
+from gateway.cases.allegation import WHO_KEYS
 from gateway.core import i18n
 from gateway.core.runtime import Gateway
 
@@ -34,7 +34,7 @@ FILED_KEY = "complaint-gateway:ivr:filed:"
 NOTE_TTL = 6 * 3600  # seconds; longer than any call
 CHOICES = {"", "0", "1", "2", "3"}
 # Who did it, by key (flow.on_who): values of Case.personnel_category (gateway.cases.allegation).
-WHO = {"1": "military", "2": "police", "3": "civilian_staff", "4": "other", "0": UNKNOWN}
+WHO = WHO_KEYS
 PERSONNEL = frozenset(WHO.values())
 DIGITS = "0123456789"  # a keypad's: str.isdigit() also takes "²", which int() refuses
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from gateway.cases.allegation import UNKNOWN
+from gateway.cases.allegation import WHO_KEYS
 from gateway.cases.reports import Category
 from gateway.conversation.texts import STATUS_NAMES
 from gateway.core import i18n
@@ -106,7 +106,7 @@ CATEGORIES = {
 }
 DANGER = {"1": True, "2": False, "0": None}
 WHO_FIELD = "personnel_category"  # gateway.cases.allegation
-WHO = {"1": "military", "2": "police", "3": "civilian_staff", "4": "other", "0": UNKNOWN}
+WHO = WHO_KEYS
 CONSENT = {"1": True, "2": False}
 NEXT = {Step.CATEGORY: Step.DANGER, Step.DANGER: Step.CONSENT, Step.CONSENT: Step.STATEMENT}
 CHOICES: dict[Step, tuple[str, dict[str, Any]]] = {

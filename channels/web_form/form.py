@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
-from gateway.cases.allegation import UNKNOWN
+from gateway.cases.allegation import WHO_KEYS
 from gateway.cases.reports import Affected, Category, NewAttachment, NewReport
 from gateway.intake.form_files import NO_STATEMENT, FormError
 
@@ -23,7 +23,7 @@ YES_NO = {"yes": True, "no": False}
 TEXT_FIELDS = ("narrative", "location", "when", "victims")
 CHOICE_FIELDS = ("category", "affected", "danger", "follow_up", "personnel_category")
 # Who did it: the form offers these (report.html); any other value is "not answered".
-PERSONNEL = ("military", "police", "civilian_staff", "other", UNKNOWN)
+PERSONNEL = tuple(WHO_KEYS.values())  # the choices the keypad channels offer too
 HONEYPOT = "website2"  # a name no browser autofills; hidden by CSS, labelled "leave empty"
 
 

@@ -29,6 +29,10 @@ PERSONNEL_CATEGORIES = (
 VICTIM_AGE_GROUPS = ("minor", "adult", UNKNOWN)
 PATERNITY_CLAIMS = ("yes", "no", UNKNOWN)
 
+# "Who did it?" as reporters are asked it on a keypad (USSD, hotline) and on the
+# web form: the same four choices and "not sure", the same keys on every channel.
+WHO_KEYS = {"1": "military", "2": "police", "3": "civilian_staff", "4": "other", "0": UNKNOWN}
+
 CHOICES: dict[str, tuple[str, ...]] = {
     "allegation_type": ALLEGATION_TYPES,
     "personnel_category": PERSONNEL_CATEGORIES,
