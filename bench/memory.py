@@ -11,8 +11,9 @@
   conversation's first message; the worker asks the first question, and
   the sweeper files the report after INTAKE_TIMEOUT_SECONDS of silence).
 - **Worker process**: `complaint-gateway worker` (the RQ SimpleWorker
-  process that runs the jobs; RQ's scheduler is a forked child, shown
-  apart), measured idle and once every report has reached the tracker.
+  process that runs the jobs, with RQ's scheduler, the sweeper and the
+  intake relay as threads), measured idle and once every report has
+  reached the tracker.
 - **Floors**, in the same run: a bare Flask app (bench/_bare_flask.py)
   under the same gunicorn settings, after as many requests as the web
   process served; and a plain RQ SimpleWorker (bench/_workers.py noop)
@@ -173,9 +174,6 @@ def gateway_memory(backend: services.Backend) -> tuple[dict[str, Memory], int, s
             time.sleep(2)
             figures["web after"] = measure(web_pid)
             figures["worker after"] = measure(worker.pid)
-            scheduler = children(worker.pid)
-            if scheduler:
-                figures["scheduler after"] = measure(scheduler[0])
             check = f"{len(tracker.keys)} cases at the tracker, {tracker.repeats} repeats"
             connection.close()
     finally:
@@ -279,9 +277,6 @@ def run() -> list[Row]:
             note = f"USS {mine.uss:.0f} vs {base.uss:.0f} MiB; lower is better"
             if key == "worker after":
                 note += f"; {check}"
-                if "scheduler after" in gateway:
-                    pair = mine.pss + gateway["scheduler after"].pss
-                    note += f"; with its forked RQ scheduler, PSS {pair:.0f} MiB"
             rows.append(Row("memory", backend.name, measured, mine.rss, floor_name, base.rss, note))
     return rows
 

@@ -38,6 +38,7 @@ from gateway.core.states import Role
 from gateway.forwarders import validate
 from gateway.work.intake_relay import RelayThread, relay_all
 from gateway.work.job_paths import migrate_queued_jobs
+from gateway.work.scheduler import SchedulerThread, schedule_once
 from gateway.work.spool import SpoolLoader
 from gateway.work.sweeper import SweeperThread
 
@@ -158,17 +159,11 @@ def run_server(settings: Settings, host: str, port: int, workers: int, threads: 
 # own Redis connection waits longer than that, so an idle worker reads no timeout (and
 # logs no ERROR). Everything else keeps the short timeout of redis_from_url.
 WORKER_TTL = 420
-# How often the worker checks that RQ's scheduler (a child process) is alive and
-# starts it again: after Redis restarted, the scheduler has died on the lost
-# connection, and the jobs it holds (a silent conversation's filing, a retry's
-# forwarding) wait for it. RQ's default is ten minutes; the check is a few
-# Redis calls (it also cleans RQ's registries).
-SCHEDULER_CHECK_SECONDS = 30
 WORKER_SOCKET_TIMEOUT = WORKER_TTL + 30
 
 
 def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) -> int:
-    """An RQ worker on every gateway queue, with RQ's scheduler and the sweeper.
+    """An RQ worker on every gateway queue, with RQ's scheduler and the sweeper as threads.
 
     It takes jobs in QUEUE_NAMES' order, a report's later stages first, so a
     burst of new messages does not hold back the receipts of earlier reports.
@@ -176,7 +171,7 @@ def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) ->
     _check_forwarders(settings)
     _refuse_demo_settings(settings)
     embedded = _embedded_redis(settings)
-    thread = relay_thread = None
+    thread = relay_thread = scheduler = None
     try:
         load_channels()
         gw = runtime.install(Gateway.from_settings(settings))
@@ -199,18 +194,20 @@ def run_worker(settings: Settings, burst: bool = False, sweeper: bool = True) ->
             socket_timeout=WORKER_SOCKET_TIMEOUT,
         )
         queues = [Queue(name, connection=waiting) for name in QUEUE_NAMES]
-        worker = SimpleWorker(
-            queues,
-            connection=waiting,
-            worker_ttl=WORKER_TTL,
-            maintenance_interval=SCHEDULER_CHECK_SECONDS,
-        )
-        worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+        if burst:  # what is due now, once, as RQ's own burst worker does
+            schedule_once(gw.redis, QUEUE_NAMES)
+        else:
+            scheduler = SchedulerThread(gw.redis, QUEUE_NAMES)
+            scheduler.start()
+        worker = SimpleWorker(queues, connection=waiting, worker_ttl=WORKER_TTL)
+        worker.work(burst=burst, logging_level="WARNING")
     finally:
         if thread:
             thread.stop()
         if relay_thread:
             relay_thread.stop()
+        if scheduler:
+            scheduler.stop()
         if embedded is not None:
             embedded.stop()
     return 0

@@ -14,6 +14,7 @@ the test then starts it again, as the systemd unit of docs/deployment.md
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,6 +87,48 @@ def test_redis_lost_mid_flow_every_report_delivered_once(  # type: ignore[no-unt
             )  # a question and a receipt each
         )
         wait_for(everything, 120, "every report delivered and answered", tmp_path)
+    finally:
+        worker.stop()
+        runtime.uninstall()
+        gw.close()
+    assert_each_reported_once(gw, tracker, provider_api, reporters.sent)
+
+
+def test_scheduled_filing_runs_after_redis_restarted_under_an_idle_worker(  # type: ignore[no-untyped-def]
+    sqlite_template, tracker, redis_server, provider_api, tmp_path: Path
+) -> None:
+    """A silent conversation's filing, scheduled after Redis came back, still runs.
+
+    RQ's forked scheduler died with the connection and was started again only
+    at a maintenance pass, which a worker waiting for its next job does not
+    reach: the filing waited for another report to arrive. The scheduler now
+    runs in a thread of the worker that tries again every second.
+    """
+    db_path = tmp_path / "gateway.db"
+    shutil.copy(sqlite_template, db_path)
+    env = make_env(
+        f"sqlite:///{db_path}",
+        redis_server.url,
+        tmp_path,
+        CASE_TRACKER_URL=tracker.url,
+        CASE_TRACKER_SECRET=tracker.secret,
+        **at_settings(provider_api),
+    )
+    gw = runtime.install(Gateway.from_settings(Settings.from_mapping(env, tmp_path)))
+    reporters = Reporters(create_app(gateway=gw), "idle")
+    worker = Supervised(env, tmp_path)
+    try:
+        assert reporters.send(0) == 200
+        wait_for(worker.until(lambda: len(tracker.cases) == 1), 60, "first case", tmp_path)
+        redis_server.kill()  # the worker is idle, waiting for its next job
+        redis_server.start()
+        assert reporters.send(1) == 200
+        wait_for(
+            worker.until(lambda: len(tracker.cases) == 2 and all_delivered(gw, 2)),
+            60,
+            "the report sent after the restart filed and forwarded",
+            tmp_path,
+        )
     finally:
         worker.stop()
         runtime.uninstall()

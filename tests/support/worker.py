@@ -1,7 +1,7 @@
 """Real `complaint-gateway worker` processes for tests that kill them.
 
 `start_worker` runs `python -m gateway worker` in its own process group, so
-`kill` can take it down with SIGKILL together with RQ's scheduler process,
+`kill` can take it down with SIGKILL, with every thread and child it has,
 as a power cut or the OOM killer would. With `hooked=True` it runs
 `python -m tests.support.worker` instead: the same command line
 (`gateway.cli.main`) with the test channels registered, because a worker
