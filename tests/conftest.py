@@ -30,9 +30,12 @@ from gateway.core.runtime import Gateway
 from gateway.core.schema import Base
 from tests.channels.telegram.conftest import TOKEN
 from tests.support import oneshot  # noqa: F401 - registers the one-message channel
+from tests.support.hashing import use_cheap_hashes
 from tests.support.providers import ProviderAPI
 from tests.support.telegram_api import TelegramAPI
 from tests.support.tracker import TrackerServer
+
+use_cheap_hashes()  # in this process only; see tests/support/hashing.py
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg:///test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")

@@ -16,12 +16,11 @@ import math
 from flask import Response, g, redirect, request, url_for
 
 from gateway.cases import audit
-from gateway.console import security, signin, signin_metrics, throttle
+from gateway.console import security, signin, signin_metrics, throttle, users
 from gateway.console.pages import blueprint, fmt_time, render, t
 from gateway.console.security import ALL_ROLES, SignedIn, allow, public
 from gateway.console.signin import Outcome, password_ok
 from gateway.console.signin_metrics import Refusal
-from gateway.console.users import HASHER
 from gateway.core.accounts import User
 from gateway.core.i18n import _
 
@@ -154,7 +153,7 @@ def password() -> Response:
                     request.form.get("repeat", ""),
                 )
             if error is None:
-                row.password_hash = HASHER.hash(request.form["new"])
+                row.password_hash = users.HASHER.hash(request.form["new"])
                 row.must_change_password = False
                 security.end_sessions(db, row.id, keep=user.session_id)
                 audit.record(db, row.username, "user.password_change", row.username)

@@ -30,8 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
 from gateway.cases import audit
-from gateway.console import security, signin_metrics
-from gateway.console.users import HASHER
+from gateway.console import security, signin_metrics, users
 from gateway.core.accounts import User
 from gateway.core.runtime import Gateway
 
@@ -40,7 +39,7 @@ HOLD_TIME = timedelta(minutes=15)
 CODE_FAILURES_KEY = "complaint-gateway:console-code-failures:"
 CODE_FAILURE_MEMORY = 3600  # wrong codes are forgotten an hour after the last
 TOTP_REPLAY_KEY = "complaint-gateway:console-totp:"
-DUMMY_HASH = HASHER.hash("not a password of anyone")
+DUMMY_HASH = users.HASHER.hash("not a password of anyone")
 DUMMY_TOTP_SECRET = pyotp.random_base32().encode()
 
 
@@ -63,7 +62,7 @@ class Result:
 
 def password_ok(stored: str, given: str) -> bool:
     try:
-        return HASHER.verify(stored, given)
+        return users.HASHER.verify(stored, given)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -136,8 +135,8 @@ def _signed_in(gw: Gateway, user_id: int, password: str) -> Result:
         failures = user.failed_logins
         user.failed_logins = 0
         user.locked_until = None
-        if HASHER.check_needs_rehash(user.password_hash):
-            user.password_hash = HASHER.hash(password)
+        if users.HASHER.check_needs_rehash(user.password_hash):
+            user.password_hash = users.HASHER.hash(password)
         token = security.start_session(db, user)
         audit.record(db, user.username, "login.ok", user.username, {"failed_before": failures})
     with contextlib.suppress(Exception):  # Redis away: the count expires by itself
