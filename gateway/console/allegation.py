@@ -19,7 +19,7 @@ from flask import Response, g, redirect, request, url_for
 from gateway.cases import allegation, audit
 from gateway.cases.allegation import FIELDS, AllegationError
 from gateway.console import allegation_labels, security
-from gateway.console.case import load_case
+from gateway.console.case import load_case_to_change
 from gateway.console.pages import blueprint, render, t
 from gateway.console.security import STAFF, allow
 
@@ -67,7 +67,7 @@ def set_allegation(number: str) -> Response:
         return _refused(str(exc))
     ok = None
     with gw.sessions() as db, db.begin():
-        case = load_case(db, number)
+        case = load_case_to_change(db, number)
         db.refresh(case, with_for_update=True)  # two at once: the second sees the first's values
         changed = changes(case, wanted)
         if changed:

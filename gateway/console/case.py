@@ -124,6 +124,19 @@ def load_case(db: Session, number: str) -> Case:
     return case_access.require(db, case, number)
 
 
+def load_case_to_change(db: Session, number: str) -> Case:
+    """`load_case` for an action that changes the case: 409 once its content is gone.
+
+    A case erased by an administrator or purged at the end of its retention
+    period is a tombstone: its number, dates, status and fields stay for the
+    record, and it takes no new status, message, note, link or field.
+    """
+    case = load_case(db, number)
+    if case.content_purged_at is not None:
+        abort(409)
+    return case
+
+
 def _deliveries(db: Session, event_ids: list[int]) -> dict[int, str]:
     keys = {f"case-message:{i}": i for i in event_ids}
     found = db.execute(

@@ -18,7 +18,7 @@ from gateway.cases import audit
 from gateway.cases.filing import add_event, find_case, set_status
 from gateway.cases.mailbox import MAX_MESSAGE_LENGTH
 from gateway.console import case_access, security
-from gateway.console.case import load_case
+from gateway.console.case import load_case, load_case_to_change
 from gateway.console.pages import CATEGORY_LABELS, blueprint
 from gateway.console.security import STAFF, allow
 from gateway.core.accounts import User
@@ -56,7 +56,7 @@ def change_status(number: str) -> Response:
     if reason is None:
         return _back(number, err="reason")
     with gw.sessions() as db, db.begin():
-        case = load_case(db, number)
+        case = load_case_to_change(db, number)
         before = case.status
         event = set_status(db, gw, case, status, actor=user.username)
         if event is None:
@@ -108,7 +108,7 @@ def triage(number: str) -> Response:
     user = g.console_user
     wanted = _triage_form()
     with gw.sessions() as db, db.begin():
-        case = load_case(db, number)
+        case = load_case_to_change(db, number)
         db.refresh(case, with_for_update=True)  # two at once: the second sees the first's values
         changes: dict[str, object] = {
             field: {"from": getattr(case, field), "to": value}
@@ -131,7 +131,7 @@ def assign(number: str) -> Response:
     user = g.console_user
     wanted = request.form.get("assignee", "")
     with gw.sessions() as db, db.begin():
-        case = load_case(db, number)
+        case = load_case_to_change(db, number)
         assignee = None
         if wanted:
             assignee = db.get(User, int(wanted)) if wanted.isdigit() else None
@@ -160,7 +160,7 @@ def note(number: str) -> Response:
     if text is None:
         return _back(number, err="note")
     with gw.sessions() as db, db.begin():
-        case = load_case(db, number)
+        case = load_case_to_change(db, number)
         event = add_event(db, gw, case, CaseEventKind.NOTE, user.username, body=text)
         audit.record(db, user.username, "case.note", case.case_number, {"event": event.id})
     return _back(number, ok="note")
@@ -184,7 +184,7 @@ def link(number: str) -> Response:
     except ValueError:
         return _back(number, err="link")
     with gw.sessions() as db, db.begin():
-        case = load_case(db, number)
+        case = load_case_to_change(db, number)
         other = find_case(db, request.form.get("other", ""), gw.settings.case_number_prefix)
         # a restricted case this user may not open answers as if it did not exist
         if other is None or other.id == case.id or not case_access.may_view(db, other):
@@ -214,7 +214,7 @@ def unlink(number: str) -> Response:
     gw = security.gateway()
     user = g.console_user
     with gw.sessions() as db, db.begin():
-        case = load_case(db, number)
+        case = load_case_to_change(db, number)
         other = find_case(db, request.form.get("other", ""), gw.settings.case_number_prefix)
         row = None
         if other is not None and case_access.may_view(db, other):  # else: left as it is
@@ -243,10 +243,10 @@ def message(number: str) -> Response:
     if text is None:
         return _back(number, err="message")
     with gw.sessions() as db:
-        case_id = load_case(db, number).id
+        case_id = load_case_to_change(db, number).id
     message_reporter(gw, case_id, text, actor=user.username)
     with gw.sessions() as db, db.begin():
-        case = load_case(db, number)
+        case = load_case_to_change(db, number)
         audit.record(db, user.username, "case.message", case.case_number)
     return _back(number, ok="message")
 
@@ -258,7 +258,7 @@ def retry(number: str) -> Response:
     gw = security.gateway()
     user = g.console_user
     with gw.sessions() as db:
-        case = load_case(db, number)
+        case = load_case(db, number)  # an erasure notice to the tracker may need it
         ids = list(
             db.scalars(
                 select(OutboxEntry.id).where(

@@ -63,6 +63,10 @@ ERRORS = {
     400: _("The form was out of date or incomplete. Go back, reload the page and try again."),
     403: _("Your role does not allow this page."),
     404: _("Not found."),
+    409: _(
+        "This case's content was erased or removed at the end of its retention period:"
+        " it can no longer be changed."
+    ),
 }
 
 

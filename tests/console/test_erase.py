@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gateway.cases import audit
 from gateway.cases.reports import NewReport
+from gateway.cases.tombstone import purge_case_content
 from gateway.core.accounts import AuditEntry
-from gateway.core.models import Case, Report
+from gateway.core.models import Case, CaseEvent, CaseLink, OutboundMessage, Report
+from gateway.core.schema import utcnow
 from gateway.core.states import Role
 from gateway.work.reporter import submit_report
 from tests.support.jobs import run_jobs
@@ -102,3 +106,58 @@ def test_a_second_erasure_is_refused(gw, signed_in, receipt, tracker) -> None:  
     again = admin.post(f"/console/cases/{receipt.case_number}/erase", **form)
     assert again.status_code == 400 and "erased already" in again.get_data(as_text=True)
     assert len(state(gw, receipt.case_id)[3]) == 1
+
+
+ACTIONS = [  # a valid form for each action that changes a case
+    ("status", {"status": "under_review", "reason": "Reopened"}),
+    ("triage", {"category": "none", "child_involved": "yes", "danger_now": "no"}),
+    ("assign", {"assignee": ""}),
+    ("note", {"note": "Called the reporter back"}),
+    ("link", {"other": "NUMBER", "kind": "related"}),
+    ("unlink", {"other": "NUMBER"}),
+    ("message", {"message": "Please call us again"}),
+    ("allegation", {"allegation_type": "sexual_exploitation"}),
+]
+
+
+def what_a_case_holds(gw, case_id: int) -> tuple:  # type: ignore[no-untyped-def]
+    with gw.sessions() as session:
+        case = session.get(Case, case_id)
+        return (
+            case.status,
+            case.child_involved,
+            case.allegation_type,
+            session.scalar(select(func.count()).select_from(CaseEvent)),
+            session.scalar(select(func.count()).select_from(OutboundMessage)),
+            session.scalar(select(func.count()).select_from(CaseLink)),
+            session.scalar(select(func.count()).select_from(AuditEntry)),
+        )
+
+
+@pytest.mark.parametrize("gone", ["erased", "purged"])
+def test_a_case_without_its_content_takes_no_change(gw, signed_in, receipt, gone) -> None:  # type: ignore[no-untyped-def]
+    other = submit_report(gw, NewReport(narrative="Another report", language="en"), channel="web")
+    admin = signed_in(Role.ADMIN)
+    if gone == "erased":
+        confirm = receipt.case_number.replace("-", "")
+        url = f"/console/cases/{receipt.case_number}/erase"
+        assert admin.post(url, reason="Withdrawn", confirm=confirm).status_code == 302
+    else:
+        with gw.sessions() as session, session.begin():
+            case = session.get(Case, receipt.case_id)
+            case.status, case.closed_at = "closed", utcnow() - timedelta(days=400)
+            purge_case_content(session, gw.cipher, case, utcnow())
+    page = admin.get(f"/console/cases/{receipt.case_number}").get_data(as_text=True)
+    assert "Send to the reporter" not in page and "Change status" not in page
+    assert "Add note" not in page and 'name="allegation_type"' not in page
+    before = what_a_case_holds(gw, receipt.case_id)
+    for action, form in ACTIONS:
+        form = {k: other.case_number if v == "NUMBER" else v for k, v in form.items()}
+        answer = admin.post(f"/console/cases/{receipt.case_number}/{action}", **form)
+        assert answer.status_code == 409, action
+        assert "can no longer be changed" in answer.get_data(as_text=True), action
+    assert what_a_case_holds(gw, receipt.case_id) == before
+    # The same forms change a case that has its content: the table is not simply refused.
+    for action, form in ACTIONS[:4]:
+        answer = admin.post(f"/console/cases/{other.case_number}/{action}", **form)
+        assert answer.status_code == 302, action
