@@ -7,6 +7,7 @@ Cases are made old by moving `received_at`, never by waiting.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -224,3 +225,19 @@ def test_the_metric_counts_escalated_cases_nobody_opened(client, gw) -> None:  #
     assert "gateway_cases_escalated_unopened 1.0" in client.get("/metrics").get_data(as_text=True)
     change(gw, case_id, first_opened_at=utcnow())
     assert "gateway_cases_escalated_unopened 0.0" in client.get("/metrics").get_data(as_text=True)
+
+
+def test_an_alert_not_yet_sent_is_not_the_case_s_forwarding(agw, cli) -> None:  # type: ignore[no-untyped-def]
+    """`cases list` (and the queue) tell what reached the tracker; the alert is another thing."""
+    case_id, number = file(agw, 1, danger_now=True)
+    run_jobs(agw)  # the tracker has the case
+    assert escalate(agw) == 1  # its alert waits in the outbox: not sent yet
+    with agw.sessions() as session:
+        kinds = session.execute(
+            select(OutboxEntry.kind, OutboxEntry.state).where(OutboxEntry.case_id == case_id)
+        ).all()
+    assert sorted(kinds) == [("case", "done"), ("escalation", "pending")]
+    code, out, _ = cli("cases", "list", "--json")
+    assert code == 0
+    listed = {row["case_number"]: row for row in json.loads(out)}
+    assert listed[number]["forwarding"] == "delivered"

@@ -18,7 +18,7 @@ from gateway.cli.context import gateway_of
 from gateway.core.config import ConfigError
 from gateway.core.models import Case, OutboxEntry
 from gateway.forwarders import build, test_delivery
-from gateway.work.forwarding import retry_dead
+from gateway.work.forwarding import ESCALATION, retry_dead
 
 
 def _case_summary(case: Any, prefix: str) -> dict[str, Any]:
@@ -34,7 +34,8 @@ def _case_summary(case: Any, prefix: str) -> dict[str, Any]:
         "child_involved": case.child_involved,
         "follow_up": case.follow_up,
         "received_at": case.received_at.isoformat().replace("+00:00", "Z"),
-        "forwarding": forwarding_summary([o.state for o in case.outbox]),
+        # What reached the case tracker: an escalation alert to the duty officer is not forwarding.
+        "forwarding": forwarding_summary([o.state for o in case.outbox if o.kind != ESCALATION]),
         # A tombstone (gateway/cases/tombstone.py): content gone, the row stays listed.
         "content_purged_at": _iso(case.content_purged_at),
         "erased": case.erased_at is not None,

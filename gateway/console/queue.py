@@ -27,6 +27,7 @@ from gateway.console.security import STAFF, allow
 from gateway.core.accounts import User
 from gateway.core.models import Case, OutboxEntry, Referral
 from gateway.core.states import CaseStatus, WorkState
+from gateway.work.forwarding import ESCALATION
 
 PAGE_SIZE = 25  # about 20 KB of HTML: quick on a 2G link
 RESTRICTED_SHOWN = 50  # restricted cases listed apart by number; more are counted
@@ -216,7 +217,10 @@ def queue() -> Response:
         ids = [c.id for c in cases]
         states: dict[int, list[str]] = {}
         for case_id, state in db.execute(
-            select(OutboxEntry.case_id, OutboxEntry.state).where(OutboxEntry.case_id.in_(ids))
+            select(OutboxEntry.case_id, OutboxEntry.state).where(
+                OutboxEntry.case_id.in_(ids),
+                OutboxEntry.kind != ESCALATION,  # an alert to the duty officer, not forwarding
+            )
         ):
             states.setdefault(case_id, []).append(state)
         users = dict(db.execute(select(User.id, User.username).order_by(User.username)).all())
