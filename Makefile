@@ -36,6 +36,9 @@ test: $(TEST_STAMP)
 	@if $(BIN)/python -c "import urllib.request as u; u.urlopen('$(AUDIT_PROBE)', timeout=15)" \
 		2>/dev/null; then $(AUDIT); \
 	else echo "pip-audit NOT RUN: $(AUDIT_PROBE) does not answer from this machine"; fi
+	@# The tests start the gateway in hundreds of fresh interpreters; where bytecode is not
+	@# written at import (PYTHONDONTWRITEBYTECODE=1), each compiled every module again.
+	$(BIN)/python -m compileall -q -j 0 gateway channels tests bench
 	$(BIN)/pytest -n 6
 
 # Known vulnerabilities in the installed dependencies, from PyPI's advisory data
