@@ -22,6 +22,7 @@ from gateway.cases.reports import NewReport
 from gateway.core.accounts import AuditEntry
 from gateway.core.models import Case
 from gateway.work.reporter import submit_report
+from tests.support import filing
 
 STATEMENT = "The quartermaster Okonkwabe promised rice if I came to the depot at night"
 ADDRESS = "+447700900789"
@@ -39,18 +40,7 @@ FIELDS = {
 
 
 def by_sms(gw):  # type: ignore[no-untyped-def]
-    """A case filed by SMS with a reply address and a pseudonym, as a conversation files it."""
-    pseudonym = gw.pseudonyms.pseudonym("sms", ADDRESS)
-    report = NewReport(narrative=STATEMENT, language="fr", follow_up=True)
-    receipt = submit_report(
-        gw,
-        report,
-        channel="sms",
-        provider="twilio",
-        sender_pseudonym=pseudonym,
-        reply_address=ADDRESS,
-    )
-    return receipt, pseudonym
+    return filing.by_sms(gw, STATEMENT, "fr", ADDRESS)
 
 
 def by_web(gw, narrative: str = "Another report about the depot"):  # type: ignore[no-untyped-def]

@@ -11,13 +11,12 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 
-from gateway.cases.reports import Affected, NewReport
+from gateway.cases.reports import Affected
 from gateway.core import runtime
 from gateway.core.accounts import AuditEntry
 from gateway.core.config import Settings
@@ -26,8 +25,8 @@ from gateway.core.runtime import Gateway
 from gateway.core.schema import utcnow
 from gateway.work.escalation import escalate
 from gateway.work.forwarding import forward
-from gateway.work.reporter import submit_report
 from gateway.work.sweeper import sweep
+from tests.support.filing import received_hours_ago
 from tests.support.jobs import run_jobs
 from tests.support.smtp import free_port, loopback_smtp
 
@@ -61,17 +60,7 @@ def agw(env, tmp_path, smtp) -> Iterator[Gateway]:  # type: ignore[no-untyped-de
 
 
 def file(gw: Gateway, hours_ago: float, **report: object) -> tuple[int, str]:
-    """A report filed by the web form, received `hours_ago`; (case id, number)."""
-    receipt = submit_report(
-        gw, NewReport(narrative=NARRATIVE, language="en", **report), channel="web"
-    )
-    with gw.sessions() as session, session.begin():
-        session.execute(
-            update(Case)
-            .where(Case.id == receipt.case_id)
-            .values(received_at=utcnow() - timedelta(hours=hours_ago))
-        )
-    return receipt.case_id, receipt.case_number
+    return received_hours_ago(gw, hours_ago, NARRATIVE, **report)
 
 
 def change(gw: Gateway, case_id: int, **values: object) -> None:

@@ -18,10 +18,9 @@ from sqlalchemy import select, update
 from gateway.cases import referrals
 from gateway.cases.referral_export import COLUMNS
 from gateway.cases.referrals import Decision, Kind, NewReferral, Received
-from gateway.cases.reports import NewReport
 from gateway.core.accounts import AuditEntry
 from gateway.core.models import Case, Referral
-from gateway.work.reporter import submit_report
+from tests.support import filing
 
 STATEMENT = "He said he would give me work if I went with him to the base"
 ADDRESS = "+447700900456"
@@ -30,18 +29,7 @@ STAFF = "focal_amina"
 
 
 def reported(gw):  # type: ignore[no-untyped-def]
-    """A case filed by SMS with a reply address and a pseudonym, as a conversation files it."""
-    pseudonym = gw.pseudonyms.pseudonym("sms", ADDRESS)
-    report = NewReport(narrative=STATEMENT, language="en", follow_up=True)
-    receipt = submit_report(
-        gw,
-        report,
-        channel="sms",
-        provider="twilio",
-        sender_pseudonym=pseudonym,
-        reply_address=ADDRESS,
-    )
-    return receipt, pseudonym
+    return filing.by_sms(gw, STATEMENT, "en", ADDRESS)
 
 
 def refer(gw, case_id: int, service: str, **values) -> int:  # type: ignore[no-untyped-def]

@@ -13,26 +13,15 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from gateway.cases import mailbox
-from gateway.cases.reports import Affected, NewReport
+from gateway.cases.reports import Affected
 from gateway.core.models import Case
 from gateway.core.schema import utcnow
 from gateway.core.states import Role
 from gateway.work.escalation import escalate
-from gateway.work.reporter import submit_report
+from tests.support.filing import received_hours_ago as file
 
 NUMBER = re.compile(r'href="/console/cases/(\d{4}-\d{6}-\d)"')
 ESCALATED = "escalated, not opened"
-
-
-def file(gw, hours_ago: float = 0, **report: object) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    receipt = submit_report(gw, NewReport(narrative="x", language="en", **report), channel="web")
-    with gw.sessions() as session, session.begin():
-        session.execute(
-            update(Case)
-            .where(Case.id == receipt.case_id)
-            .values(received_at=utcnow() - timedelta(hours=hours_ago))
-        )
-    return receipt.case_id, receipt.case_number
 
 
 def column(gw, case_id: int, name: str):  # type: ignore[no-untyped-def]
