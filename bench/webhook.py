@@ -326,7 +326,7 @@ def segments_per_report(backend: services.Backend) -> list[Row]:
     """One complete SMS report per language, counting the segments of what is sent."""
     from rq import SimpleWorker
 
-    from gateway.app import load_channels
+    from gateway.channel_packages import load_channels
     from gateway.conversation.segments import measure
     from gateway.core import i18n, runtime
     from gateway.core.config import Settings

@@ -1,42 +1,28 @@
-"""The Flask application factory and the composition root of the channels.
+"""The Flask application factory: the gateway's endpoints, the console and every channel's web side.
 
-`CHANNEL_PACKAGES` is the one list of channel packages; each describes
-itself with a `CHANNEL` (gateway.core.providers.Channel). `load_channels`
-installs them once at start-up: the web application mounts their
-blueprints, the worker finds their senders, cleaners and handlers, the
-command line their commands, all through `gateway.core.providers.installed()`.
+Only web processes import this module (`serve`, `demo`, the tests): the
+channels are installed by `gateway.channel_packages`, and each channel's
+web side (`Channel.web`, its blueprint) is imported here, so a worker never
+loads Flask.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Mapping
-from types import ModuleType
 
 from flask import Flask, Response
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import channels.hotline_ivr
-import channels.sms
-import channels.telegram
-import channels.ussd
-import channels.web_form
-from gateway.core import providers, runtime
+from gateway.channel_packages import load_channels
+from gateway.core import runtime
 from gateway.core.config import Settings
 from gateway.core.privacy import install_log_redaction
-from gateway.core.providers import Registry
 from gateway.core.runtime import Gateway
 
-# The channel packages, each exposing `CHANNEL` (its blueprint, providers, commands, checks).
-CHANNEL_PACKAGES: tuple[ModuleType, ...] = (
-    channels.telegram,
-    channels.sms,
-    channels.web_form,
-    channels.hotline_ivr,
-    channels.ussd,
-)
 # The policy of every answer that sets none of its own (JSON, TwiML, the demo pages):
 # nothing from elsewhere, no script, no framing; inline style for the demo pages.
 DEFAULT_CSP = (
@@ -76,19 +62,14 @@ class CookieSessions(SecureCookieSessionInterface):
         return built[1]
 
 
-def load_channels() -> Registry:
-    """Install every channel package's `CHANNEL` (again: installing twice changes nothing)."""
-    return providers.install(package.CHANNEL for package in CHANNEL_PACKAGES)
-
-
 def create_app(
     settings: Settings | Mapping[str, str] | None = None, gateway: Gateway | None = None
 ) -> Flask:
     """Build the web application.
 
     The gateway's own endpoints and the console are imported here, not at the
-    top: the worker imports this module for `load_channels` and never serves
-    a page (bench/README.md, memory).
+    top: `gateway.processes` imports this module for the web server, and the
+    worker never serves a page (bench/README.md, memory).
 
     Args:
         settings: `Settings`, or a mapping of environment names (tests), or
@@ -130,8 +111,8 @@ def create_app(
         app.register_blueprint(module.blueprint)
     registry = load_channels()
     for channel in registry.channels:
-        if channel.blueprint is not None:
-            app.register_blueprint(channel.blueprint)
+        if channel.web is not None:
+            app.register_blueprint(importlib.import_module(channel.web).blueprint)
     # A channel's misconfiguration: a warning line each; unreadable settings stop here.
     for channel_name, warning in registry.warnings(gateway.settings):
         logging.getLogger(f"channels.{channel_name}").warning("%s", warning)

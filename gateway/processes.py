@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from gateway.app import create_app, load_channels
+from gateway.channel_packages import load_channels
 from gateway.core import embedded_redis, runtime
 from gateway.core.accounts import User
 from gateway.core.config import (
@@ -114,6 +114,7 @@ def run_server(settings: Settings, host: str, port: int, workers: int, threads: 
     """The web application under gunicorn (gthread workers)."""
     from gunicorn.app.base import BaseApplication
 
+    from gateway.app import create_app
     from gateway.web.request_limits import MAX_REQUEST_LINE
     from gateway.web.server_log import ACCESS_LOG_FORMAT, PrivateLogger
 

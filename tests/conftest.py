@@ -20,7 +20,7 @@ import redis as redis_lib
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
-from gateway.app import load_channels
+from gateway.channel_packages import load_channels
 from gateway.cli import main as cli_main
 from gateway.core import runtime
 from gateway.core.config import Settings

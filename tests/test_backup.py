@@ -26,9 +26,9 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import select
 
-from gateway.app import load_channels
 from gateway.cases import lookup
 from gateway.cases.reports import NewAttachment, NewReport
+from gateway.channel_packages import load_channels
 from gateway.core import runtime
 from gateway.core.backup_file import MAGIC
 from gateway.core.config import KEYS_FILE, Settings, read_keys_file, write_keys_file
@@ -401,7 +401,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from gateway.app import load_channels
+    from gateway.channel_packages import load_channels
     from gateway.cases.reports import NewReport
     from gateway.core.config import Settings
     from gateway.core.runtime import Gateway

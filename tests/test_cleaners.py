@@ -20,8 +20,9 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from gateway.cases.cleaners.images import MAX_PIXELS, jpeg_without_metadata
+from gateway.cases.cleaners.images import FORMATS, MAX_PIXELS, jpeg_without_metadata
 from gateway.cases.media import (
+    IMAGE_TYPES,
     ImageTooLarge,
     UnsupportedMedia,
     check_upload,
@@ -85,6 +86,11 @@ CLEANED = [
     ("ogg", "audio/ogg", samples.ogg_opus_with_comments, _ogg),
     ("wav", "audio/wav", samples.wav_with_info, _wav),
 ]
+
+
+def test_the_pictures_media_sends_to_the_image_cleaner_are_the_ones_it_cleans() -> None:
+    """media.py names the picture types without loading Pillow; they must be the cleaner's."""
+    assert frozenset(FORMATS) == IMAGE_TYPES
 
 
 @pytest.mark.parametrize(("label", "kind", "make", "usable"), CLEANED, ids=[r[0] for r in CLEANED])

@@ -15,6 +15,16 @@ import sys
 # and the case PDF (fpdf2, loaded by the console's export view on demand).
 ONE_OFF = ("alembic", "mako", "openpyxl", "fpdf")
 LOADED_BY_EVERY_PROCESS = "gateway.cli, gateway.cli.running, gateway.processes, gateway.app"
+# What a worker loads: the command line, the channels as installed, and every job's module.
+WORKER = (
+    "import pkgutil, importlib, gateway.cli, gateway.cli.running, gateway.processes, gateway.work\n"
+    "gateway.processes.load_channels()\n"
+    "for found in pkgutil.iter_modules(gateway.work.__path__, 'gateway.work.'):\n"
+    "    importlib.import_module(found.name)\n"
+)
+# The web framework (a channel's web side is imported by web processes only), Pillow
+# (the first picture cleaned loads it) and prometheus_client (the /metrics page).
+WEB_OR_ON_DEMAND = ("flask", "werkzeug", "jinja2", "PIL", "prometheus_client")
 
 
 def loaded_after(imports: str) -> list[str]:
@@ -34,3 +44,22 @@ def test_serve_and_worker_modules_leave_one_off_libraries_unloaded() -> None:
 def test_the_check_sees_a_library_that_is_loaded() -> None:
     """The same check names openpyxl once something imports it: it can fail."""
     assert loaded_after(f"openpyxl, {LOADED_BY_EVERY_PROCESS}") == ["openpyxl"]
+
+
+def worker_loaded(before: str = "") -> list[str]:
+    """The web and on-demand libraries in sys.modules of a fresh interpreter set up as a worker."""
+    code = (
+        f"import sys\n{before}{WORKER}"
+        f"print(' '.join(name for name in {WEB_OR_ON_DEMAND!r} if name in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return run.stdout.split()
+
+
+def test_a_worker_loads_no_web_framework_and_no_picture_library() -> None:
+    """Some 7 MiB of every worker (issue 18's memory goal): the channels' web sides stay out."""
+    assert worker_loaded() == []
+
+
+def test_the_worker_check_sees_flask_once_a_web_side_is_imported() -> None:
+    assert worker_loaded("import channels.sms.web\n")[:3] == ["flask", "werkzeug", "jinja2"]

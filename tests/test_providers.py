@@ -6,7 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from gateway.app import load_channels
+from channels.sms.webhooks import africastalking as sms_africastalking
+from channels.sms.webhooks import kannel as sms_kannel
+from channels.sms.webhooks import twilio as sms_twilio
+from gateway.channel_packages import load_channels
 from gateway.cli import main as cli_main
 from gateway.core.config import DEMO_SETTINGS_FILE, Settings
 from gateway.core.providers import Channel, Provider, Registry
@@ -33,6 +36,19 @@ def test_the_installed_channels_declare_what_the_worker_looks_up() -> None:
     assert registry.session_window("twilio", "sms") is None
     assert registry.handler("telegram") is not None  # its own, around the conversation
     assert registry.handler("sms") is None  # the conversation's
+
+
+def test_each_providers_routes_are_the_paths_its_webhooks_are_mounted_on(app) -> None:  # type: ignore[no-untyped-def]
+    """A descriptor names its paths (the console shows them) apart from the webhook module
+    that mounts them: the two must not drift."""
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    for provider in load_channels().providers:
+        assert set(provider.routes) <= rules, provider.name
+    for module in (sms_twilio, sms_africastalking, sms_kannel):
+        provider = module.PROVIDER
+        declared = load_channels().provider(provider)
+        assert declared is not None
+        assert {path for path, _methods, _adapter in module.ROUTES} == set(declared.routes)
 
 
 @pytest.mark.parametrize("command", [["worker", "--burst"], ["serve"]])

@@ -18,7 +18,7 @@ from __future__ import annotations
 from gateway.core.config import Settings
 from gateway.core.providers import Channel, Provider
 
-from . import commands, demo, prompt_files, urgent
+from . import commands, prompt_files, urgent
 from .recordings import (
     CALL_PROVIDER,
     PROVIDER,
@@ -27,9 +27,6 @@ from .recordings import (
     fetch_recording,
     recording_sid,
 )
-from .views import blueprint
-
-demo.register(blueprint)
 
 # The recordings: fetched by the worker, then deleted at Twilio (recordings.py).
 RECORDINGS = Provider(
@@ -60,11 +57,11 @@ def check_settings(settings: Settings) -> list[str]:
 
 CHANNEL = Channel(
     name="hotline_ivr",
-    blueprint=blueprint,
+    web="channels.hotline_ivr.web",
     providers=(RECORDINGS, CALLS),
     add_commands=commands.add_commands,
     checks=(check_settings,),
     voice_prompts=prompt_files.catalog,
 )
 
-__all__ = ["CHANNEL", "blueprint", "PROVIDER"]
+__all__ = ["CHANNEL", "PROVIDER"]

@@ -25,7 +25,7 @@ from channels.twilio_signature import signature_valid
 from gateway.cases import voice_prompts
 from gateway.core.runtime import Gateway
 from gateway.intake.metrics import observe
-from gateway.intake.webhooks import Forbidden, Malformed
+from gateway.intake.webhook_errors import Forbidden, Malformed
 
 from . import flow, prompts
 from .calls import CallState, locales_offered

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 from gateway.conversation.segments import Segments, measure
 
@@ -91,8 +89,3 @@ def parse_time(value: str | None, formats: tuple[str, ...] = ()) -> datetime | N
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
-
-
-def route_paths(routes: Iterable[tuple[str, Any, Any]]) -> tuple[str, ...]:
-    """The distinct paths of a provider module's `ROUTES`, for its descriptor."""
-    return tuple(dict.fromkeys(path for path, _methods, _adapter in routes))

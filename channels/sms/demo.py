@@ -35,7 +35,7 @@ from flask import (
 from gateway.core import i18n
 from gateway.core.i18n import _
 from gateway.core.runtime import Gateway
-from gateway.intake.webhooks import secret_matches
+from gateway.intake.webhook_errors import secret_matches
 from gateway.work.delivery import DeliveryStatus, record_status
 
 INBOX_KEY = "complaint-gateway:demo-sms:"

@@ -19,19 +19,13 @@ See https://core.telegram.org/bots/api
 
 from __future__ import annotations
 
-from flask import Blueprint
-
 from gateway.core.config import Settings
 from gateway.core.providers import Channel, Provider
 
 from . import commands, entry, handler
 from .updates import CHANNEL_NAME, PROVIDER, WEBHOOK_PATH
-from .webhook import TelegramWebhook
 
-__all__ = ["CHANNEL", "blueprint"]
-
-blueprint = Blueprint("telegram", __name__)
-blueprint.add_url_rule(WEBHOOK_PATH, view_func=TelegramWebhook().view(), methods=["POST"])
+__all__ = ["CHANNEL"]
 
 
 def without_secret(settings: Settings) -> list[str]:
@@ -55,7 +49,7 @@ DESCRIPTOR = Provider(
 
 CHANNEL = Channel(
     name="telegram",
-    blueprint=blueprint,
+    web="channels.telegram.web",
     providers=(DESCRIPTOR,),
     conversation_channels=(CHANNEL_NAME,),
     handlers={CHANNEL_NAME: handler.handle},

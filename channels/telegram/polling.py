@@ -30,7 +30,7 @@ from gateway.core.config import ConfigError, Settings
 from gateway.core.inbound import InboundMessage
 from gateway.core.runtime import Gateway
 from gateway.intake import submit as intake
-from gateway.intake.webhooks import WebhookError
+from gateway.intake.webhook_errors import WebhookError
 from gateway.work import spool
 
 from .api import call, make_bot, token

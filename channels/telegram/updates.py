@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from gateway.core.config import Settings
 from gateway.core.inbound import InboundMessage, MediaRef
-from gateway.intake.webhooks import Ignored, Malformed
+from gateway.intake.webhook_errors import Ignored, Malformed
 
 from .address import Address
 

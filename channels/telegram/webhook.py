@@ -21,7 +21,8 @@ from flask import Request
 
 from gateway.core.inbound import InboundMessage
 from gateway.core.runtime import Gateway
-from gateway.intake.webhooks import Forbidden, Malformed, WebhookAdapter, secret_matches
+from gateway.intake.webhook_errors import Forbidden, Malformed, secret_matches
+from gateway.intake.webhooks import WebhookAdapter
 
 from .updates import PROVIDER, parse_update
 

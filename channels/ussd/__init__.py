@@ -10,23 +10,17 @@ browser for `complaint-gateway demo`.
 
 from __future__ import annotations
 
-from flask import Blueprint
-
 from gateway.core.providers import Channel, missing_settings
 
-from . import africastalking, demo
+from . import africastalking
 
 PROVIDER_MODULES = (africastalking,)
-blueprint = Blueprint("ussd", __name__, template_folder="templates")
-for _module in PROVIDER_MODULES:
-    _module.register(blueprint)
-demo.register(blueprint)
 
 PROVIDERS = tuple(module.DESCRIPTOR for module in PROVIDER_MODULES)
 
 CHANNEL = Channel(
     name="ussd",
-    blueprint=blueprint,
+    web="channels.ussd.web",
     providers=PROVIDERS,
     checks=(
         missing_settings(
@@ -36,4 +30,4 @@ CHANNEL = Channel(
     ),
 )
 
-__all__ = ["CHANNEL", "blueprint"]
+__all__ = ["CHANNEL"]

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from gateway.core.providers import Channel
 
-from .views import blueprint
-
 # No provider: the reporter's browser talks to the gateway directly.
-CHANNEL = Channel(name="web_form", blueprint=blueprint)
+CHANNEL = Channel(name="web_form", web="channels.web_form.views")
 
-__all__ = ["CHANNEL", "blueprint"]
+__all__ = ["CHANNEL"]

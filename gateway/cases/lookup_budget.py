@@ -28,10 +28,12 @@ import string
 import time
 from collections.abc import Iterator
 from enum import StrEnum
-
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from typing import TYPE_CHECKING
 
 from gateway.core.runtime import Gateway
+
+if TYPE_CHECKING:
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 WINDOW_SECONDS = 3600
 KEY = "complaint-gateway:lookup:"
@@ -118,6 +120,11 @@ def record_refusal(gw: Gateway, channel: str, reason: Refusal) -> None:
 
 def families(gw: Gateway) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
     """The look-up figures for /metrics: per channel, never a case number."""
+    from prometheus_client.core import (  # noqa: PLC0415 - /metrics only, never in the worker
+        CounterMetricFamily,
+        GaugeMetricFamily,
+    )
+
     failures = CounterMetricFamily(
         "gateway_status_lookup_failures",
         "Status look-ups that failed (wrong PIN or unknown case number)",

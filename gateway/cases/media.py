@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from types import ModuleType
 
-from gateway.cases.cleaners import CannotClean, images, mp4
+from gateway.cases.cleaners import CannotClean, mp4
 
 # Magic numbers of the types a reporter may send.
 _SIGNATURES: list[tuple[bytes, int, str]] = [
@@ -52,7 +53,8 @@ ALLOWED_TYPES = frozenset(
         "video/mp4",
     }
 )
-IMAGE_FORMATS = images.FORMATS
+# The pictures, cleaned by `gateway.cases.cleaners.images` (its FORMATS: tests/test_cleaners.py).
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 # The provider name of a media download whose file the reporter gave the
 # gateway itself (the web form): its bytes wait encrypted in the row, no fetch.
 UPLOADED = "upload"
@@ -93,7 +95,8 @@ def check_upload(data: bytes) -> str:
         UnsupportedMedia: a type not taken, or a picture whose header is unreadable.
     """
     kind = checked_type(data)
-    if kind in IMAGE_FORMATS:
+    if kind in IMAGE_TYPES:
+        images = _images()
         try:
             images.header_size(kind, data)
         except images.TooManyPixels:
@@ -101,6 +104,13 @@ def check_upload(data: bytes) -> str:
         except CannotClean:
             raise UnsupportedMedia(kind) from None
     return kind
+
+
+def _images() -> ModuleType:
+    """The pictures' cleaner: Pillow costs a process some 2 MiB, loaded by the first picture."""
+    from gateway.cases.cleaners import images  # noqa: PLC0415 - heavy, on the first picture only
+
+    return images
 
 
 def _cleaners() -> dict[str, Callable[[bytes], bytes]]:
@@ -131,14 +141,16 @@ def strip_metadata(content_type: str, data: bytes) -> bytes:
         UnsupportedMedia: no cleaner for the type, or the file cannot be cleaned.
     """
     try:
-        if content_type in IMAGE_FORMATS:
-            return images.clean_image(content_type, data)
+        if content_type in IMAGE_TYPES:
+            images = _images()
+            try:
+                return images.clean_image(content_type, data)
+            except images.TooManyPixels:
+                raise ImageTooLarge(content_type) from None
         cleaner = _cleaners().get(content_type)
         if cleaner is None:
             raise UnsupportedMedia(content_type)
         return cleaner(data)
-    except images.TooManyPixels:
-        raise ImageTooLarge(content_type) from None
     except CannotClean:
         raise UnsupportedMedia(content_type) from None
 

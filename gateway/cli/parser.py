@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gateway.app import load_channels
+from gateway.channel_packages import load_channels
 from gateway.cli.backup import add_backup_commands
 from gateway.cli.cases import (
     cmd_cases_list,

@@ -1,13 +1,18 @@
 """What each channel and provider brings to the gateway, declared once.
 
 A channel package (under `channels/`) describes itself with one `Channel`:
-its blueprint, the providers it speaks to (`Provider`: how to send, delete
+the module of its web side, the providers it speaks to (`Provider`: how to send, delete
 the provider's copies, fetch media; which settings hold its secrets), the
 channel names the shared text conversation serves, a handler of its own
 where it needs one, its command-line commands and its start-up checks. The
-composition root (`gateway.app.load_channels`) collects them once at
-start-up with `install`; the worker, the console and the start-up warnings
-read them here. Nothing in `gateway/` names a provider.
+composition root (`gateway.channel_packages.load_channels`) collects them
+once at start-up with `install`; the worker, the console and the start-up
+warnings read them here. Nothing in `gateway/` names a provider.
+
+A channel's web side (its blueprint: webhooks, pages, demo simulators) is
+named, not imported: only a web process imports it (`gateway.app`), so a
+worker, which sends and cleans through the same descriptors, never loads
+Flask (bench/README.md, memory).
 """
 
 from __future__ import annotations
@@ -25,8 +30,6 @@ from gateway.core.effects import Effects
 from gateway.core.models import InboundEvent
 
 if TYPE_CHECKING:  # a type only: runtime imports this module's neighbours, not this one
-    from flask import Blueprint
-
     from gateway.core.runtime import Gateway
 
 # (settings, address, text, message id) -> the provider's id for the message
@@ -84,7 +87,8 @@ class Channel:
     """A channel package: what it mounts, which providers it brings, what it adds."""
 
     name: str
-    blueprint: Blueprint | None = None
+    # The module that defines the channel's Flask `blueprint`, imported by web processes only.
+    web: str | None = None
     providers: tuple[Provider, ...] = ()
     conversation_channels: tuple[str, ...] = ()  # channel names the text conversation serves
     handlers: Mapping[str, Handler] = field(default_factory=dict)  # its own, by channel name

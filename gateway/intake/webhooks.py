@@ -1,16 +1,13 @@
 """The HTTP side of every provider webhook: verify → parse → store → acknowledge.
 
-A provider module subclasses `WebhookAdapter` and implements `verify` and
+A provider's webhook module subclasses `WebhookAdapter` and implements `verify` and
 `parse` (and `acknowledge` when the provider wants a special body, like
-TwiML's empty `<Response/>`). The errors below carry the HTTP answer of the
-contract: a bad signature or secret 403, a malformed request 400, something
-that is not a message (a delivery report, an edit) 200 with nothing taken
-in. Nothing here logs a request body.
+TwiML's empty `<Response/>`). The errors of `webhook_errors` carry the HTTP
+answer of the contract. Nothing here logs a request body.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -24,44 +21,9 @@ from gateway.core.runtime import Gateway
 from gateway.intake import submit as intake
 from gateway.intake.metrics import observe, record
 from gateway.intake.submit import Submitted
+from gateway.intake.webhook_errors import Ignored, WebhookError
 
 log = logging.getLogger(__name__)
-
-
-class WebhookError(Exception):
-    status = 500
-    public = "error"
-
-
-class Forbidden(WebhookError):
-    """The signature or shared secret does not verify."""
-
-    status = 403
-    public = "forbidden"
-
-
-class Malformed(WebhookError):
-    """The request lacks what identifies a message, or cannot be parsed at all."""
-
-    status = 400
-
-    def __init__(self, field: str) -> None:
-        super().__init__(field)
-        self.public = f"malformed: {field}"
-
-
-class Ignored(WebhookError):
-    """Not a message (delivery report, edit, membership change): 200, nothing stored."""
-
-    status = 200
-    public = ""
-
-
-def secret_matches(given: str | None, expected: str | None) -> bool:
-    """Constant-time comparison; an unset secret matches nothing."""
-    if not expected or given is None:
-        return False
-    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 MAX_MESSAGE_ID = 128  # inbound_events.provider_message_id

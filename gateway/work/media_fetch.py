@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from gateway.cases.cleaners.images import MAX_PIXELS
+from gateway.cases.cleaners import MAX_PIXELS
 from gateway.cases.filing import add_event
 from gateway.cases.forwarding_state import release_forwarding
 from gateway.cases.media import UnsupportedMedia, checked_type, strip_metadata

@@ -12,7 +12,15 @@ decoding is the costly part, and a web process must not grow with it.
 
 from __future__ import annotations
 
-__all__ = ["CannotClean"]
+__all__ = ["MAX_PIXELS", "CannotClean"]
+
+# The largest picture taken, in pixels. Phones save 12 to 24 megapixels by
+# default (48 to 200 MP sensors merge pixels down to that); 25 MP also takes a
+# 24 MP camera's photo. Decoded as RGBA that is 100 MB, and cleaning holds the
+# decoded picture and its clean copy: at most about 200 MB, for a moment, in
+# the worker (`images`). A "decompression bomb" (a small file that claims more) is
+# refused from its header, before any decoding.
+MAX_PIXELS = 25_000_000
 
 
 class CannotClean(ValueError):

@@ -19,17 +19,10 @@ import warnings
 
 from PIL import Image
 
-from gateway.cases.cleaners import CannotClean
+from gateway.cases.cleaners import MAX_PIXELS, CannotClean
 
 __all__ = ["MAX_PIXELS", "TooManyPixels", "clean_image", "header_size", "jpeg_without_metadata"]
 
-# The largest picture taken, in pixels. Phones save 12 to 24 megapixels by
-# default (48 to 200 MP sensors merge pixels down to that); 25 MP also takes a
-# 24 MP camera's photo. Decoded as RGBA that is 100 MB, and cleaning holds the
-# decoded picture and its clean copy: at most about 200 MB, for a moment, in
-# the worker. A "decompression bomb" (a small file that claims more) is
-# refused from its header, before any decoding.
-MAX_PIXELS = 25_000_000
 # Pillow warns of a picture over its own limit (89 MP) when it opens the header,
 # before our check sees the size: as an error, it is a refusal like any other,
 # not a line in the log. Only Pillow raises this warning, only for such headers.
