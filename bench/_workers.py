@@ -55,9 +55,11 @@ def slow_hash(pin: str = "123456") -> None:
     _pin_hasher.hash(pin)
 
 
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start(
+    args: list[str], env: dict[str, str], log: Path, python: str = sys.executable
+) -> subprocess.Popen[bytes]:
     """`python -m bench._workers ARGS` in its own process group, output to `log`."""
-    return spawn([sys.executable, "-m", "bench._workers", *args], env, log)
+    return spawn([python, "-m", "bench._workers", *args], env, log)
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:

@@ -19,6 +19,10 @@
   process served; and a plain RQ SimpleWorker (bench/_workers.py noop)
   after three no-op jobs per report.
 
+Both the gateway and its floors run from a production install (the
+runtime alone, no test extra: bench/_runtime_install.py), since test tools
+add libraries that other libraries import when present.
+
 Memory is read from /proc/<pid>/smaps_rollup (Linux; no dependency): RSS
 (resident pages, shared libraries included), PSS and USS (pages of this
 process alone: what another process of the same kind would add). Lower is
@@ -29,7 +33,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +45,7 @@ from bench import _services as services
 from bench import _workers as workers
 from bench._deployment import gateway_env
 from bench._processes import free_port, spawn, wait_http
+from bench._runtime_install import runtime_python
 from bench._tracker import AcceptingTracker
 
 REPORTS = int(os.environ.get("BENCH_MEMORY_REPORTS", "1000"))
@@ -119,7 +123,7 @@ def _sms_report(client: httpx.Client, n: int) -> None:
         raise RuntimeError(f"SMS report {n}: HTTP {answer.status_code}")
 
 
-def gateway_memory(backend: services.Backend) -> tuple[dict[str, Memory], int, str]:
+def gateway_memory(backend: services.Backend, python: str) -> tuple[dict[str, Memory], int, str]:
     """(figures by name, requests the web process served, what the check found)."""
     import redis as redis_lib
     from rq import Queue
@@ -141,7 +145,7 @@ def gateway_memory(backend: services.Backend) -> tuple[dict[str, Memory], int, s
             )
             port = free_port()
             directory = str(backend.directory)
-            gateway = [sys.executable, "-m", "gateway"]
+            gateway = [python, "-m", "gateway"]
             serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
             serve += ["--threads", str(THREADS), "--data-dir", directory]
             log = backend.directory / "memory-gateway.log"
@@ -182,7 +186,7 @@ def gateway_memory(backend: services.Backend) -> tuple[dict[str, Memory], int, s
     return figures, requests, check
 
 
-def floor_memory(backend: services.Backend, requests: int) -> dict[str, Memory]:
+def floor_memory(backend: services.Backend, requests: int, python: str) -> dict[str, Memory]:
     """The bare Flask app and the no-op RQ worker, idle and after the same amount of work."""
     import redis as redis_lib
     from rq import Queue
@@ -194,13 +198,13 @@ def floor_memory(backend: services.Backend, requests: int) -> dict[str, Memory]:
     log = backend.directory / "memory-floor.log"
     try:
         port = free_port()
-        command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
+        command = [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
         command += ["--workers", "1", "--threads", str(THREADS), "--worker-class", "gthread"]
         command += ["--timeout", "60", "--no-control-socket", "--log-level", "warning"]
         server = spawn([*command, "bench._bare_flask:app"], backend.env(), log)
         processes.append(server)
         wait_http(f"http://127.0.0.1:{port}/", server, log)
-        noop = workers.start(["noop", backend.redis_url], backend.env(), log)
+        noop = workers.start(["noop", backend.redis_url], backend.env(), log, python)
         processes.append(noop)
         connection = redis_lib.Redis.from_url(backend.redis_url)
         queue = Queue(workers.NOOP_QUEUE, connection=connection)
@@ -249,6 +253,8 @@ def run() -> list[Row]:
     if not Path("/proc/self/smaps_rollup").exists():
         print("memory: skipped: /proc/<pid>/smaps_rollup is not available (Linux only)")
         return []
+    python = runtime_python()
+    print(f"memory: gateway and floors run by {python}", flush=True)
     rows = []
     labels = {
         "web idle": ("web process RSS MiB, idle", "bare Flask, same gunicorn, idle"),
@@ -268,9 +274,9 @@ def run() -> list[Row]:
             continue
         with services.backend(kind) as backend:
             print(f"memory: {backend.name}: gateway, {REPORTS} reports", flush=True)
-            gateway, requests, check = gateway_memory(backend)
+            gateway, requests, check = gateway_memory(backend, python)
             print(f"memory: {backend.name}: floors", flush=True)
-            floor = floor_memory(backend, requests)
+            floor = floor_memory(backend, requests, python)
         print(detail_table(backend.name, gateway, floor), flush=True)
         for key, (measured, floor_name) in labels.items():
             mine, base = gateway[key], floor[key]
