@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from rq.job import Job
 from sqlalchemy import select
 
 from gateway.cases.outgoing import queue_message
@@ -30,7 +29,7 @@ from gateway.core.runtime import Gateway, current
 from gateway.core.schema import utcnow
 from gateway.core.states import ConversationState
 from gateway.work import claims
-from gateway.work.effects import start
+from gateway.work.effects import carry_on
 
 log = logging.getLogger(__name__)
 QUEUE = "filing"
@@ -81,7 +80,7 @@ def file_if_silent(conversation_id: int) -> str:
                 )
                 if message_id is not None:
                     effects.outbound.append(message_id)
-    start(gw, effects)
+    carry_on(gw, effects)
     log.info("conversation %s filed after silence", conversation_id)
     return ConversationState.FILED.value
 
@@ -139,14 +138,6 @@ def _waiting(gw: Gateway, conversation_ids: list[int]) -> set[int]:
     `claims.enqueue` would find them too, one look-up each; a sweep every
     second over a thousand open conversations would spend its time there.
     """
-    jobs = Job.fetch_many(
-        [claims.job_id(KIND, cid) for cid in conversation_ids], connection=gw.redis
-    )
-    waiting = set()
-    for conversation_id, job in zip(conversation_ids, jobs, strict=True):
-        try:
-            if job is not None and job.get_status(refresh=False) in claims.LIVE_STATUSES:
-                waiting.add(conversation_id)
-        except Exception:  # noqa: BLE001, S112 - a half-written job hash: claims.enqueue replaces it
-            continue
-    return waiting
+    jids = [claims.job_id(KIND, cid) for cid in conversation_ids]
+    live = claims.waiting(gw, jids)
+    return {cid for cid, alive in zip(conversation_ids, live, strict=True) if alive}
