@@ -24,8 +24,9 @@ from gateway.core.schema import utcnow
 from gateway.core.states import WorkState
 from gateway.intake import submit as intake
 from gateway.work import silence
+from gateway.work.intake_relay import relay_all
 from tests.support.fake_channels import install_channel, remove_channel
-from tests.support.jobs import run_jobs
+from tests.support.jobs import BurstWorker, run_jobs
 
 FIRST = "+243810000500"
 OTHERS = [f"+2438100005{n:02d}" for n in range(1, 7)]
@@ -135,3 +136,25 @@ def test_filing_is_scheduled_for_the_second_the_silence_ends(gw, provider) -> No
     assert registry.get_scheduled_time(f"conversation-timeout-{first}") == due
     assert due - stored >= timedelta(seconds=timeout) and due.microsecond == 0
     assert gw.queue("filing").count == 0  # nothing runs before the silence ends
+
+
+def test_the_filing_job_itself_sends_the_receipt_and_forwards(gw, provider, tracker) -> None:  # type: ignore[no-untyped-def]
+    """A report's receipt and forwarding follow its filing in the same job (carry_on)."""
+    _message(gw, FIRST, 0)
+    relay_all(gw)
+    BurstWorker([gw.queue("intake")], connection=gw.redis).work(burst=True, logging_level="ERROR")
+    [(address, question, _)] = provider.sent  # the intake job sent its question itself
+    assert address == FIRST and not CASE_NUMBER.search(question)
+    timeout = gw.settings.intake_timeout_seconds
+    with gw.sessions() as session, session.begin():
+        session.execute(
+            update(Conversation).values(last_activity_at=utcnow() - timedelta(seconds=timeout + 1))
+        )
+    assert silence.enqueue_silent(gw) == 1
+
+    BurstWorker([gw.queue("filing")], connection=gw.redis).work(burst=True, logging_level="ERROR")
+
+    [(address, receipt, _)] = provider.sent[1:]
+    assert address == FIRST and CASE_NUMBER.search(receipt)
+    assert len(tracker.cases) == 1
+    assert not any(queue.count for queue in gw.queues())

@@ -42,15 +42,21 @@ def enqueue_outbox(gw: Gateway, outbox_id: int, at: datetime | None = None) -> N
     claims.enqueue(gw, "forwarding", forward, "forward", outbox_id, at=at)
 
 
+def pending_outbox(gw: Gateway, case_id: int) -> list[int]:
+    """The case's pending outbox rows, oldest first."""
+    with gw.sessions() as session:
+        return list(
+            session.scalars(
+                select(OutboxEntry.id)
+                .where(OutboxEntry.case_id == case_id, OutboxEntry.state == WorkState.PENDING.value)
+                .order_by(OutboxEntry.id)
+            )
+        )
+
+
 def enqueue_case_outbox(gw: Gateway, case_id: int) -> None:
     """After commit: start the case's pending outbox rows (those not waiting for media)."""
-    with gw.sessions() as session:
-        ids = session.scalars(
-            select(OutboxEntry.id).where(
-                OutboxEntry.case_id == case_id, OutboxEntry.state == WorkState.PENDING.value
-            )
-        ).all()
-    for outbox_id in ids:
+    for outbox_id in pending_outbox(gw, case_id):
         enqueue_outbox(gw, outbox_id)
 
 

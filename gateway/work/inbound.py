@@ -37,7 +37,7 @@ from gateway.core.runtime import Gateway, current
 from gateway.core.schema import as_utc, utcnow
 from gateway.core.states import WorkState
 from gateway.work import claims, cleanup, dispatch
-from gateway.work.effects import start
+from gateway.work.effects import carry_on
 
 log = logging.getLogger(__name__)
 MAX_INBOUND_ATTEMPTS = 10
@@ -225,7 +225,7 @@ def process_inbound(event_id: int) -> str:
             if event.attempts >= MAX_INBOUND_ATTEMPTS:
                 event.state = WorkState.DEAD.value
         return "failed"
-    start(gw, effects)
+    carry_on(gw, effects)
     if cleanup_id is not None:
         cleanup.enqueue(gw, cleanup_id)
     log.info("inbound event %s processed", event_id)
