@@ -27,7 +27,10 @@ from gateway.core.privacy import Cipher, Pseudonymizer
 # queue: a report already taken in is finished (receipt and messages to reporters,
 # forwarding, its media, the filing of a conversation gone silent) before the next
 # new message is started, so in a burst the first reporter waits for the reports
-# ahead of it, not for the whole burst (bench/burst.py measures it).
+# ahead of it, not for the whole burst (bench/burst.py measures it). The worker's
+# intake and filing jobs make the first attempt at their messages and forwarding
+# themselves (gateway.work.effects.carry_on); these queues hold what web requests
+# started, retries and what the sweeper finds.
 #
 # Intake does not starve behind the stages ahead of it: a job there was made either
 # by work already taken in, a bounded number per report (a filing per conversation, a
