@@ -27,14 +27,16 @@ WORKER = (
 WEB_OR_ON_DEMAND = ("flask", "werkzeug", "jinja2", "PIL", "prometheus_client")
 
 
-def loaded_after(imports: str) -> list[str]:
-    """The one-off libraries in sys.modules of a fresh interpreter after `import <imports>`."""
-    code = (
-        f"import sys, {imports}\n"
-        f"print(' '.join(name for name in {ONE_OFF!r} if name in sys.modules))"
-    )
+def loaded(setup: str, libraries: tuple[str, ...]) -> list[str]:
+    """Which of `libraries` are in sys.modules of a fresh interpreter after running `setup`."""
+    code = f"import sys\n{setup}print(' '.join(n for n in {libraries!r} if n in sys.modules))"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return run.stdout.split()
+
+
+def loaded_after(imports: str) -> list[str]:
+    """The one-off libraries in sys.modules of a fresh interpreter after `import <imports>`."""
+    return loaded(f"import {imports}\n", ONE_OFF)
 
 
 def test_serve_and_worker_modules_leave_one_off_libraries_unloaded() -> None:
@@ -48,12 +50,7 @@ def test_the_check_sees_a_library_that_is_loaded() -> None:
 
 def worker_loaded(before: str = "") -> list[str]:
     """The web and on-demand libraries in sys.modules of a fresh interpreter set up as a worker."""
-    code = (
-        f"import sys\n{before}{WORKER}"
-        f"print(' '.join(name for name in {WEB_OR_ON_DEMAND!r} if name in sys.modules))"
-    )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return run.stdout.split()
+    return loaded(before + WORKER, WEB_OR_ON_DEMAND)
 
 
 def test_a_worker_loads_no_web_framework_and_no_picture_library() -> None:
