@@ -10,10 +10,12 @@ last case.
 
 Floor, in the same run on the same Redis: as many plain RQ SimpleWorker
 processes working BENCH_NOOP_JOBS no-op jobs (default 2000) enqueued one at
-a time from this process. Each report is three jobs (intake, forwarding,
-receipt), so a pipeline that cost nothing but its jobs would reach a third
-of the floor. A second run with the PIN hash at its cheapest shows what
-the rest of the pipeline costs (the deliberately slow Argon2id hash is most
+a time from this process. Each report is one job since 2026-12-05 (the
+intake job files, then sends the receipt and forwards itself:
+gateway.work.effects.carry_on; before, three: intake, forwarding, receipt),
+so a pipeline that cost nothing but its jobs would reach the floor. A
+second run with the PIN hash at its cheapest shows what the rest of the
+pipeline costs (the deliberately slow Argon2id hash is most
 of a report's CPU time). The last row compares `intake.submit` (a database
 INSERT and an enqueue) with a bare RQ enqueue from one process.
 
@@ -47,7 +49,7 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 NOOP_JOBS = int(os.environ.get("BENCH_NOOP_JOBS", "2000"))
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "300"))
 SLOW_HASH_WORKERS = int(os.environ.get("BENCH_SLOW_HASH_WORKERS", "1"))
-JOBS_PER_REPORT = 3
+JOBS_PER_REPORT = 1  # the intake job also sends the receipt and forwards
 
 
 def noop_floor(backend: services.Backend) -> tuple[float, float]:

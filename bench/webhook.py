@@ -47,6 +47,7 @@ from bench import _services as services
 from bench import _workers as workers
 from bench._bare_webhook import FLOOR_KEY
 from bench._processes import free_port, spawn, wait_http
+from bench._tracker import AcceptingTracker
 
 REQUESTS = int(os.environ.get("BENCH_WEBHOOK_REQUESTS", "8000"))
 CLIENTS = int(os.environ.get("BENCH_WEBHOOK_CLIENTS", "16"))
@@ -324,6 +325,12 @@ def _check_stored(backend: services.Backend, expected: int) -> None:
 
 def segments_per_report(backend: services.Backend) -> list[Row]:
     """One complete SMS report per language, counting the segments of what is sent."""
+    # The filing job forwards the case itself (gateway.work.effects.carry_on): to a tracker.
+    with AcceptingTracker() as tracker:
+        return _segments(backend, tracker.url)
+
+
+def _segments(backend: services.Backend, tracker_url: str) -> list[Row]:
     from rq import SimpleWorker
 
     from gateway.channel_packages import load_channels
@@ -344,7 +351,12 @@ def segments_per_report(backend: services.Backend) -> list[Row]:
 
     load_channels()  # the conversation's channels
     installed().add(Channel(name="bench-sms", providers=(Provider("bench-sms", sender=capture),)))
-    settings = Settings.from_mapping(backend.env(), backend.directory)
+    env = backend.env(
+        CASE_TRACKER_URL=tracker_url,
+        CASE_TRACKER_SECRET="bench-tracker-secret",
+        FORWARDERS="webhook",
+    )
+    settings = Settings.from_mapping(env, backend.directory)
     gw = runtime.install(Gateway.from_settings(settings))
     rows = []
     try:
@@ -364,7 +376,7 @@ def segments_per_report(backend: services.Backend) -> list[Row]:
                         )
                     ],
                 )
-                queues = [gw.queue("intake"), gw.queue("outbound")]  # no forwarding here
+                queues = [gw.queue("intake"), gw.queue("outbound")]
                 for _ in range(10):
                     relay_all(gw)  # the announced message becomes its intake job
                     if not any(q.count for q in queues):
