@@ -117,6 +117,7 @@ def run_server(settings: Settings, host: str, port: int, workers: int, threads: 
     from gateway.app import create_app
     from gateway.web.request_limits import MAX_REQUEST_LINE
     from gateway.web.server_log import ACCESS_LOG_FORMAT, PrivateLogger
+    from gateway.web.server_worker import WORKER_CLASS
 
     _check_forwarders(settings)
     _refuse_demo_settings(settings)
@@ -128,7 +129,7 @@ def run_server(settings: Settings, host: str, port: int, workers: int, threads: 
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("worker_class", WORKER_CLASS)  # gthread, quit once (server_worker.py)
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 20)
             # The path only, never the query string or the client's address (server_log.py).

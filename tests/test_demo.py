@@ -186,6 +186,9 @@ def test_demo_on_PORT_serves_forwards_and_stops_cleanly_on_sigint(tmp_path: Path
         # Ctrl-C in a terminal signals the whole foreground process group.
         os.killpg(demo.pid, signal.SIGINT)
         assert demo.wait(timeout=30) == 0
+        # Every web worker stopped by itself: none hung on the second quit signal
+        # (gateway/web/server_worker.py) until gunicorn killed it.
+        assert "was sent SIGKILL" not in log.read_text(errors="replace")
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
