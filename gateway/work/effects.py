@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from rq.timeouts import JobTimeoutException
 from sqlalchemy import select
 
 from gateway.core.effects import Effects
@@ -81,6 +82,8 @@ def _now_or_enqueued(
 ) -> None:
     try:
         attempt(row_id)
+    except JobTimeoutException:
+        raise  # the job ran out of time: RQ fails it, the sweeper takes up what is left
     except Exception as exc:  # noqa: BLE001 - the row is stored: its job tries again
         log.warning("%s %s raised %s; enqueued", attempt.__name__, row_id, type(exc).__name__)
         try:
