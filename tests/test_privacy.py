@@ -50,6 +50,62 @@ def test_cipher_round_trip_and_key_rotation() -> None:
     assert b"text" not in token
 
 
+def test_tokens_are_aes_gcm_ascii_and_each_one_new() -> None:
+    import base64
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.hashes import SHA256
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from gateway.core.privacy import TOKEN_VERSION
+
+    key = Fernet.generate_key().decode()
+    first, second = Cipher(key).encrypt(b"same"), Cipher(key).encrypt(b"same")
+    assert first != second  # a fresh nonce each time
+    assert first.decode("ascii")  # tokens travel in URLs and text columns
+    raw = base64.urlsafe_b64decode(first)
+    assert raw[:1] == TOKEN_VERSION
+    # Opened independently: AES-256-GCM under the HKDF-SHA256 derivation of the key.
+    hkdf = HKDF(SHA256(), 32, None, b"complaint-gateway GATEWAY_DATA_KEY: AES-256-GCM v1")
+    aead = AESGCM(hkdf.derive(base64.urlsafe_b64decode(key)))
+    assert aead.decrypt(raw[1:13], raw[13:], TOKEN_VERSION) == b"same"
+
+
+def test_fernet_tokens_written_before_stay_readable_and_rotate_to_the_new_format() -> None:
+    import base64
+
+    from gateway.core.privacy import TOKEN_VERSION
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    legacy = Fernet(old.encode()).encrypt(b'{"narrative":"kept"}')
+    cipher = Cipher(f"{new},{old}")
+    assert cipher.decrypt_json(legacy) == {"narrative": "kept"}
+    rotated = cipher.rotate(legacy)
+    assert base64.urlsafe_b64decode(rotated)[:1] == TOKEN_VERSION
+    assert Cipher(new).decrypt_json(rotated) == {"narrative": "kept"}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda t: t[:-4] + (b"AAAA" if t[-4:] != b"AAAA" else b"BBBB"), id="tag"),
+        pytest.param(lambda t: t[:10], id="truncated"),
+        pytest.param(lambda t: b"", id="empty"),
+        pytest.param(lambda t: b"not a token at all!", id="garbage"),
+        pytest.param(lambda t: b"gQ" + t[2:], id="version-byte"),
+    ],
+)
+def test_damaged_or_foreign_tokens_are_refused(damage) -> None:  # type: ignore[no-untyped-def]
+    from gateway.core.privacy import InvalidToken
+
+    key = Fernet.generate_key().decode()
+    token = Cipher(key).encrypt(b"the statement")
+    with pytest.raises(InvalidToken):
+        Cipher(key).decrypt(damage(token))
+    with pytest.raises(InvalidToken):  # another mission's key opens nothing
+        Cipher(Fernet.generate_key().decode()).decrypt(token)
+
+
 @pytest.mark.parametrize(
     ("line", "leaked"),
     [

@@ -48,7 +48,7 @@ class CallState:
     danger: str = ""  # "1" yes, "2" no, "0" not given
     recording: str = ""  # Twilio's RecordingUrl of the statement
     number: str = ""  # the case number keyed in, on the way to the PIN
-    receipt: str = ""  # case number and PIN, encrypted (Fernet token)
+    receipt: str = ""  # case number and PIN, encrypted (a `Cipher` token)
     tries: int = 0  # 1 after the question was asked again
     attempt: int = 0  # filing attempts after a failure
     answer: str = ""  # the case a recorded answer goes to, encrypted (`seal_answer`)

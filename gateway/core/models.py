@@ -4,7 +4,7 @@ Anything acknowledged to a provider or a browser is a row here before the
 answer goes out. Redis only carries ids of rows to work on; the sweeper
 rebuilds the queues from the `state` columns below if Redis loses them.
 
-Columns ending in `_enc` hold Fernet tokens (see `privacy.Cipher`): report
+Columns ending in `_enc` hold encrypted tokens (see `privacy.Cipher`): report
 content, messages, reply addresses. Nothing that identifies a reporter is
 stored in clear; senders are pseudonyms. What every table shares (base,
 timestamps) is gateway.core.schema; the states the rows store, gateway.core.states.

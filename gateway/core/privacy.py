@@ -4,38 +4,90 @@
   channel + ":" + normalised address). Phone numbers are normalised to E.164
   with `phonenumbers` so `+243 81 …` and `0081…` give one pseudonym.
 - Report content, attachments and reply addresses are encrypted with
-  `MultiFernet`: GATEWAY_DATA_KEY holds one or more keys separated by commas,
-  the first encrypts, all decrypt, so a key can be rotated (docs/deployment.md).
+  AES-256-GCM (`Cipher`): GATEWAY_DATA_KEY holds one or more keys separated
+  by commas, the first encrypts, all decrypt, so a key can be rotated
+  (docs/deployment.md).
 - `RedactingFilter` is the safety net on every log handler: it masks phone
   numbers, long digit runs (chat ids) and IP addresses in any log line.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import ipaddress
 import json
 import logging
+import os
 import re
 import threading
 from typing import Any
 
 import phonenumbers
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+# A token is url-safe base64 of: this version byte, a random 96-bit nonce, the AES-256-GCM
+# ciphertext and its tag; the version byte is authenticated with it. Fernet's tokens start
+# with 0x80: those written before 2026-12-05 are still read, and `keys rotate` rewrites them.
+TOKEN_VERSION = b"\x81"
+NONCE_BYTES = 12
+_HKDF_INFO = b"complaint-gateway GATEWAY_DATA_KEY: AES-256-GCM v1"
+
+
+def _aes_key(key: str) -> AESGCM:
+    """The AES-256 key of one GATEWAY_DATA_KEY entry (a Fernet key), derived by HKDF-SHA256.
+
+    Derived rather than the key's bytes used as they are, so the same secret never
+    keys two algorithms (Fernet splits it into an HMAC and an AES-128 key).
+    """
+    secret = base64.urlsafe_b64decode(key.strip().encode())
+    hkdf = HKDF(algorithm=SHA256(), length=32, salt=None, info=_HKDF_INFO)
+    return AESGCM(hkdf.derive(secret))
 
 
 class Cipher:
-    """Authenticated encryption of bytes and JSON with rotatable keys."""
+    """Authenticated encryption of bytes and JSON with rotatable keys.
+
+    AES-GCM in one call of the cryptography library: the webhook encrypts each
+    message before its 200, and Fernet (AES-CBC, HMAC, padding and a timestamp,
+    each a Python step) cost a dozen times as much (bench/README.md, webhook).
+    """
 
     def __init__(self, keys: str) -> None:
-        self._fernet = MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",")])
+        entries = [k.strip() for k in keys.split(",")]
+        self._aeads = [_aes_key(k) for k in entries]
+        self._current = self._aeads[0]
+        self._fernet = MultiFernet([Fernet(k.encode()) for k in entries])  # to read old tokens
 
     def encrypt(self, data: bytes) -> bytes:
-        return self._fernet.encrypt(data)
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._current.encrypt(nonce, data, TOKEN_VERSION)
+        return base64.urlsafe_b64encode(TOKEN_VERSION + nonce + sealed)
 
     def decrypt(self, token: bytes) -> bytes:
-        return self._fernet.decrypt(bytes(token))
+        """The plain bytes; InvalidToken when no key opens it or it is not a token."""
+        token = bytes(token)
+        try:
+            raw = base64.urlsafe_b64decode(token)
+        except (binascii.Error, ValueError):
+            raise InvalidToken from None
+        if raw[:1] != TOKEN_VERSION:
+            return self._fernet.decrypt(token)
+        nonce, sealed = raw[1 : 1 + NONCE_BYTES], raw[1 + NONCE_BYTES :]
+        if len(nonce) != NONCE_BYTES:
+            raise InvalidToken
+        for aead in self._aeads:
+            try:
+                return aead.decrypt(nonce, sealed, TOKEN_VERSION)
+            except InvalidTag:
+                continue
+        raise InvalidToken
 
     def encrypt_json(self, value: Any) -> bytes:
         return self.encrypt(json.dumps(value, separators=(",", ":")).encode())
@@ -46,8 +98,8 @@ class Cipher:
         return json.loads(self.decrypt(token))
 
     def rotate(self, token: bytes) -> bytes:
-        """Re-encrypt a token under the first (current) key."""
-        return self._fernet.rotate(bytes(token))
+        """Re-encrypt a token under the first (current) key, in the current format."""
+        return self.encrypt(self.decrypt(token))
 
 
 __all__ = [

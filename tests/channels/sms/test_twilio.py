@@ -153,6 +153,30 @@ def test_signature_uses_the_public_url_not_the_request_host(gw, twilio) -> None:
     assert response.status_code == 200 and count_events(gw) == 1
 
 
+def test_a_repeated_parameter_is_signed_with_every_value(gw, twilio) -> None:  # type: ignore[no-untyped-def]
+    """Twilio signs each value of a repeated key (sorted); dropping one breaks the signature."""
+    from urllib.parse import urlencode
+
+    from twilio.request_validator import RequestValidator
+    from werkzeug.datastructures import MultiDict
+
+    payload = twilio.payload(Row("sms", "sms_inbound"))
+    pairs = [*payload.items(), ("Extra", "b"), ("Extra", "a")]
+    validator = RequestValidator(providers.TWILIO_TOKEN)
+    signed = validator.compute_signature(PUBLIC_BASE_URL + "/sms/twilio", MultiDict(pairs))
+    one_value = validator.compute_signature(PUBLIC_BASE_URL + "/sms/twilio", MultiDict(pairs[:-1]))
+    form = "application/x-www-form-urlencoded"
+    for signature, status in ((one_value, 403), (signed, 200)):
+        response = twilio.client.post(
+            "/sms/twilio",
+            data=urlencode(pairs),
+            content_type=form,
+            headers={"X-Twilio-Signature": signature},
+        )
+        assert response.status_code == status
+    assert count_events(gw) == 1
+
+
 def test_duplicate_delivery_is_one_event(gw, twilio) -> None:  # type: ignore[no-untyped-def]
     for _ in range(3):
         assert twilio.deliver(Row("sms", "sms_inbound")).status_code == 200
