@@ -85,6 +85,12 @@ def test_fernet_tokens_written_before_stay_readable_and_rotate_to_the_new_format
     assert Cipher(new).decrypt_json(rotated) == {"narrative": "kept"}
 
 
+def _with_first_byte(token: bytes, first: int) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64encode(bytes([first]) + base64.urlsafe_b64decode(token)[1:])
+
+
 @pytest.mark.parametrize(
     "damage",
     [
@@ -92,7 +98,8 @@ def test_fernet_tokens_written_before_stay_readable_and_rotate_to_the_new_format
         pytest.param(lambda t: t[:10], id="truncated"),
         pytest.param(lambda t: b"", id="empty"),
         pytest.param(lambda t: b"not a token at all!", id="garbage"),
-        pytest.param(lambda t: b"gQ" + t[2:], id="version-byte"),
+        pytest.param(lambda t: _with_first_byte(t, 0x80), id="read-as-fernet"),
+        pytest.param(lambda t: _with_first_byte(t, 0x82), id="unknown-version"),
     ],
 )
 def test_damaged_or_foreign_tokens_are_refused(damage) -> None:  # type: ignore[no-untyped-def]
