@@ -43,6 +43,16 @@ ERROR_LOG = [
     ),
     ("Listening at: http://127.0.0.1:8080 (4242)", "Listening at: http://127.0.0.1:8080 (4242)"),
     (f"Socket error from {IP}", "Socket error from [ip]"),
+    # One record, one line: what a request puts in a message cannot forge another.
+    (
+        "Error handling request /r\n[2026-12-05 10:00:00 +0000] [1] [CRITICAL] forged",
+        "Error handling request /r\\x0a[2026-12-05 10:00:00 +0000] [1] [CRITICAL] forged",
+    ),
+    ("Socket error: \x00\x1b[31m\r", "Socket error: \\x00\\x1b[31m\\x0d"),
+    (
+        f"Invalid request from ip={IP}: Bad\nkind: 'x'",
+        "invalid request refused: Bad\\x0akind",
+    ),
 ]
 
 

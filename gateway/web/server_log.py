@@ -45,14 +45,18 @@ _KEPT_AS_IS = (
 )
 
 
+def _escaped(text: str) -> str:
+    """Control characters as `\\xNN`: no forged line after a `\\n`, no NUL in the journal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def masked_path(path: str) -> str:
     """The request path for the access log: long (token) segments masked.
 
     The path arrives percent-decoded, so `%0a` would start a forged log line
     and `%00` write a NUL into the journal: control characters are escaped.
     """
-    masked = TOKEN_SEGMENT.sub("…", path or "/")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", masked)
+    return _escaped(TOKEN_SEGMENT.sub("…", path or "/"))
 
 
 def refused_kind(error: str) -> str:
@@ -62,13 +66,16 @@ def refused_kind(error: str) -> str:
 
 
 def clean(message: str) -> str:
-    """An error-log message without client address, request contents or query strings."""
+    """An error-log message without client address, request contents or query strings.
+
+    One record is one line: control characters in it are escaped.
+    """
     if message.startswith(_INVALID_REQUEST):
         _, _, error = message.partition(": ")
-        return f"invalid request refused: {refused_kind(error)}"
+        return f"invalid request refused: {_escaped(refused_kind(error))}"
     if message.startswith(_KEPT_AS_IS):
-        return message
-    return redact(_QUERY.sub("?…", message))
+        return _escaped(message)
+    return _escaped(redact(_QUERY.sub("?…", message)))
 
 
 class ErrorLogFilter(logging.Filter):
