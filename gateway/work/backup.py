@@ -35,6 +35,7 @@ from pathlib import Path
 
 from gateway.core.backup_file import BackupError, SealedWriter
 from gateway.core.config import DEMO_SETTINGS_FILE, KEYS_FILE, REQUIRED_KEYS, Settings
+from gateway.core.db import WRITER_LOCK_SUFFIX
 from gateway.work import spool
 
 BACKUP_NAME = "gateway-backup.cgb"
@@ -49,7 +50,7 @@ FULL, KEYS_ONLY = "full", "keys-only"
 # `serve` and `worker` from starting on the restored directory.
 SKIPPED_NAMES = {KEYS_FILE, DEMO_SETTINGS_FILE, "redis.sock", "redis.log", "dump.rdb"} | {
     f"gateway.db{end}"
-    for end in ("", "-wal", "-shm", "-journal")  # copied, or left to pg_dump
+    for end in ("", "-wal", "-shm", "-journal", WRITER_LOCK_SUFFIX)  # copied, or left to pg_dump
 }
 SKIPPED_PREFIXES = (".backup-", ".restore-", ".gateway-backup")
 POSTGRES_HINT = (
@@ -205,7 +206,8 @@ def create(settings: Settings, destination: Path, passphrase: str, keys_only: bo
     spooled = spool.spool_directory(settings.get("GATEWAY_SPOOL_DIR"), settings.data_dir)
     skip = {destination, copy, spooled.resolve()}
     if database is not None:
-        skip |= {database, *(Path(f"{database}{end}") for end in ("-wal", "-shm", "-journal"))}
+        ends = ("-wal", "-shm", "-journal", WRITER_LOCK_SUFFIX)
+        skip |= {database, *(Path(f"{database}{end}") for end in ends)}
     cases: int | None = None
     revision: str | None = None
     try:

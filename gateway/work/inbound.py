@@ -21,7 +21,6 @@ compiling it cost more than the database round trip itself (bench/webhook.py).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ from redis.client import Pipeline
 from sqlalchemy import Dialect, Engine, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.core.db import driver_cursor
+from gateway.core.db import driver_cursor, sqlite_writer
 from gateway.core.inbound import InboundMessage
 from gateway.core.models import InboundEvent
 from gateway.core.runtime import Gateway, current
@@ -132,18 +131,11 @@ def _store_autocommit(engine: Engine, rows: list[dict[str, Any]]) -> list[Submit
     return results
 
 
-# SQLite has one writer at a time, and a writer that finds the database locked polls it,
-# sleeping longer each time (1, 2, 5 … 100 ms). The threads of one web process queue here
-# instead, each woken the moment the one before has committed; only the other processes'
-# writers still meet SQLite's polling (bench/README.md, webhook: the p99 on SQLite).
-_SQLITE_WRITERS = threading.Lock()
-
-
 def _store_in_transaction(engine: Engine, rows: list[dict[str, Any]]) -> list[Submitted]:
     """SQLite: one transaction (the engine begins it IMMEDIATE); no round trip to save."""
     insert = _INSERT[engine.dialect.name]
     results: list[Submitted] = []
-    with _SQLITE_WRITERS, engine.begin() as conn:
+    with sqlite_writer(engine), engine.begin() as conn:
         for row in rows:
             new_id = conn.execute(insert, row).scalar_one_or_none()
             if new_id is None:
