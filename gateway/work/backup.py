@@ -45,12 +45,15 @@ MANIFEST = "MANIFEST.json"
 FILES_PREFIX = "files/"
 SPOOL_PREFIX = "spool/"
 FULL, KEYS_ONLY = "full", "keys-only"
+# What SQLite keeps beside a database file, and the lock file its writers queue on.
+SQLITE_ENDS = ("-wal", "-shm", "-journal")
+SQLITE_BESIDE = (*SQLITE_ENDS, WRITER_LOCK_SUFFIX)
 # Never in a backup: the embedded Redis (rebuilt from the database), and what `create` makes.
 # `demo.env` lives while a demo runs (processes.py removes it); restored, it would stop
 # `serve` and `worker` from starting on the restored directory.
 SKIPPED_NAMES = {KEYS_FILE, DEMO_SETTINGS_FILE, "redis.sock", "redis.log", "dump.rdb"} | {
     f"gateway.db{end}"
-    for end in ("", "-wal", "-shm", "-journal", WRITER_LOCK_SUFFIX)  # copied, or left to pg_dump
+    for end in ("", *SQLITE_BESIDE)  # copied, or left to pg_dump
 }
 SKIPPED_PREFIXES = (".backup-", ".restore-", ".gateway-backup")
 POSTGRES_HINT = (
@@ -206,8 +209,7 @@ def create(settings: Settings, destination: Path, passphrase: str, keys_only: bo
     spooled = spool.spool_directory(settings.get("GATEWAY_SPOOL_DIR"), settings.data_dir)
     skip = {destination, copy, spooled.resolve()}
     if database is not None:
-        ends = ("-wal", "-shm", "-journal", WRITER_LOCK_SUFFIX)
-        skip |= {database, *(Path(f"{database}{end}") for end in ends)}
+        skip |= {database, *(Path(f"{database}{end}") for end in SQLITE_BESIDE)}
     cases: int | None = None
     revision: str | None = None
     try:
@@ -243,6 +245,6 @@ def create(settings: Settings, destination: Path, passphrase: str, keys_only: bo
             destination.rmdir()
         raise
     finally:
-        for end in ("", "-journal", "-wal", "-shm"):
+        for end in ("", *SQLITE_ENDS):
             Path(f"{copy}{end}").unlink(missing_ok=True)
     return Made(final, KEYS_ONLY if keys_only else FULL, len(packer.hashes) + 1, cases)
