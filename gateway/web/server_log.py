@@ -72,10 +72,12 @@ def clean(message: str) -> str:
     """
     if message.startswith(_INVALID_REQUEST):
         _, _, error = message.partition(": ")
-        return f"invalid request refused: {_escaped(refused_kind(error))}"
-    if message.startswith(_KEPT_AS_IS):
-        return _escaped(message)
-    return _escaped(redact(_QUERY.sub("?…", message)))
+        cleaned = f"invalid request refused: {refused_kind(error)}"
+    elif message.startswith(_KEPT_AS_IS):
+        cleaned = message
+    else:
+        cleaned = redact(_QUERY.sub("?…", message))
+    return _escaped(cleaned)
 
 
 class ErrorLogFilter(logging.Filter):
