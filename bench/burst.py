@@ -197,8 +197,8 @@ def run() -> list[Row]:
                 )
                 floors[count] = REPORTS / job_floor(backend, workers.slow_hash, REPORTS, count)[0]
                 print(f"burst: {backend.name}: floor {floors[count]:.1f}s", flush=True)
-        floor = min(floors.values())
         fastest = min(floors, key=floors.__getitem__)
+        floor = floors[fastest]
         with services.backend(kind) as backend:
             print(f"burst: {backend.name}: {REPORTS} reports, {WORKERS} worker(s)", flush=True)
             waits, check = burst(backend)
