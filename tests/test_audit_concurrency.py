@@ -288,6 +288,11 @@ def _storm(served: Served) -> tuple[list[tuple[str, int, int]], Counter[tuple[st
     # Twenty strangers from one address, each trying a name that does not exist.
     strangers = [Client(served, "203.0.113.9") for _ in range(STRANGERS)]
     forms = [s.login_form() for s in strangers]
+    for stranger in strangers:
+        # Until the barrier lets them go, their kept-alive connections sit idle, longer than
+        # gunicorn's keep-alive (2 s) on a slow machine: it closes them, and a POST sent on
+        # one is reset. A browser would retry; requests does not. Each posts on a new one.
+        stranger.http.close()
     for n, (stranger, token) in enumerate(zip(strangers, forms, strict=True)):
 
         def attempt(s: Client = stranger, t: str = token, n: int = n) -> requests.Response:
