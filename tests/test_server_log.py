@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 from gunicorn.config import Config
+from gunicorn.glogging import Logger
 
 from gateway.web.server_log import (
     ACCESS_LOG_FORMAT,
@@ -95,6 +96,36 @@ def test_the_access_log_has_method_path_status_and_no_query_address_or_token() -
     line = ACCESS_LOG_FORMAT % logger.atoms_wrapper_class(atoms)
     assert line == '"GET /attachments/…" 200 12 3ms'
     assert all(NUMBER not in str(v) and IP not in str(v) for v in atoms.values())
+
+
+@pytest.mark.parametrize(
+    ("status", "sent", "took"),
+    [
+        ("200 OK", 12, timedelta(milliseconds=3)),
+        ("404 NOT FOUND", None, timedelta(seconds=2, microseconds=345_678)),
+        (413, 0, timedelta(microseconds=999)),
+    ],
+)
+def test_the_access_log_atoms_mean_what_gunicorns_mean(
+    status: object, sent: object, took: timedelta
+) -> None:
+    """Built without gunicorn's `atoms`, they must still read as its own do."""
+    cfg = Config()
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": "/sms/twilio",
+        "PATH_INFO": "/sms/twilio",
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.0",
+        "REMOTE_ADDR": IP,
+    }
+    response = SimpleNamespace(status=status, sent=sent, headers=[("Content-Type", "text/xml")])
+    request = SimpleNamespace(headers=[("Host", "gateway.example")])
+    ours = PrivateLogger(cfg).atoms(response, request, environ, took)
+    stock = Logger(cfg).atoms(response, request, environ, took)
+    for atom in ("m", "U", "s", "B", "b", "M", "T", "D", "L", "H", "p"):
+        assert ours[atom] == stock[atom], atom
+    assert set(ours) < set(stock)
 
 
 @pytest.mark.parametrize(

@@ -53,7 +53,12 @@ def make_engine(url: str, pool_size: int = 5, autocommit: bool = False) -> Engin
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    options: dict[str, Any] = {}
+    if autocommit:
+        # No statement leaves a transaction open, so a connection coming back to
+        # the pool has nothing to roll back: the pool's reset at every check-in
+        # would only cost the webhook its time (a ROLLBACK call per request).
+        options = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None}
     engine = create_engine(url, pool_size=pool_size, max_overflow=10, **options)
     event.listen(engine, "checkout", _drop_if_closed_by_server)
     return engine

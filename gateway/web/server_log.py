@@ -21,6 +21,7 @@ gateway's redaction of addresses and numbers.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from typing import Any
 
@@ -106,19 +107,29 @@ class PrivateLogger(Logger):  # type: ignore[misc]
     def atoms(
         self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any
     ) -> dict[str, Any]:
-        """Only the atoms ACCESS_LOG_FORMAT uses; none with the query, address or headers."""
-        full = super().atoms(resp, req, environ, request_time)
+        """Only the atoms ACCESS_LOG_FORMAT uses; none with the query, address or headers.
+
+        Built from the request line and the answer alone: gunicorn's own
+        `atoms` copies every request header, response header and environ
+        entry (the client's address and user agent among them) into a dict
+        for every request, only for these few to be picked out of it.
+        """
+        status = resp.status
+        if isinstance(status, str):
+            status = status.split(None, 1)[0]
+        sent = getattr(resp, "sent", None)
+        seconds, micros = request_time.seconds, request_time.microseconds
         return {
-            "m": full.get("m") or "-",
-            "U": masked_path(str(full.get("U") or "/")),
-            "s": full.get("s"),
-            "B": full.get("B"),
-            "b": full.get("b"),
-            "M": full.get("M"),
-            "T": full.get("T"),
-            "D": full.get("D"),
-            "L": full.get("L"),
-            "H": full.get("H"),
-            "t": full.get("t"),
-            "p": full.get("p"),
+            "m": environ.get("REQUEST_METHOD") or "-",
+            "U": masked_path(str(environ.get("PATH_INFO") or "/")),
+            "s": status,
+            "B": sent,
+            "b": "-" if sent is None else str(sent),
+            "M": seconds * 1000 + micros // 1000,
+            "T": seconds,
+            "D": seconds * 1_000_000 + micros,
+            "L": f"{seconds}.{micros:06d}",
+            "H": environ.get("SERVER_PROTOCOL"),
+            "t": self.now(),
+            "p": f"<{os.getpid()}>",
         }
