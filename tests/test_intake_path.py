@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from gateway.core.db import driver_cursor, make_engine
 from gateway.core.inbound import InboundMessage
@@ -178,3 +178,51 @@ def test_driver_errors_are_sqlalchemy_errors_and_a_broken_connection_is_dropped(
         assert engine.pool.checkedout() == 0
     finally:
         engine.dispose()
+
+
+def _stored_as_is(gw, mid: str) -> tuple[object, ...]:  # type: ignore[no-untyped-def]
+    """A row's columns as the database holds them, read without SQLAlchemy's type processing."""
+    with gw.engine.connect() as conn:
+        return tuple(
+            conn.exec_driver_sql(
+                "SELECT channel, provider, sender_pseudonym, payload_enc, language_hint,"
+                " received_at, created_at, state, attempts FROM inbound_events"
+                f" WHERE provider_message_id = '{mid}'"
+            ).one()
+        )
+
+
+def test_the_driver_stores_a_row_as_sqlalchemy_itself_would(gw) -> None:  # type: ignore[no-untyped-def]
+    """Intake bypasses SQLAlchemy's execution; the stored values must not change shape.
+
+    On SQLite a datetime is text, and a value stored in another format than
+    SQLAlchemy's sorts and compares wrongly against every other row.
+    """
+    intake.submit(gw, [message("SM-driver")])
+    with gw.sessions() as session:
+        row = session.scalars(
+            select(InboundEvent).where(InboundEvent.provider_message_id == "SM-driver")
+        ).one()
+        values = {c.key: getattr(row, c.key) for c in InboundEvent.__table__.c if c.key != "id"}
+    values["provider_message_id"] = "SM-sqlalchemy"
+    with gw.engine.begin() as conn:
+        conn.execute(InboundEvent.__table__.insert(), values)
+    assert _stored_as_is(gw, "SM-driver") == _stored_as_is(gw, "SM-sqlalchemy")
+
+
+def test_a_failed_sqlite_batch_is_rolled_back_and_the_next_one_is_stored(gw) -> None:  # type: ignore[no-untyped-def]
+    if gw.engine.dialect.name != "sqlite":
+        pytest.skip("one transaction a batch on SQLite only (PostgreSQL commits each INSERT)")
+    with gw.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON inbound_events"
+            " WHEN NEW.provider_message_id = 'SM-refused'"
+            " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+    with pytest.raises(IntegrityError):
+        intake.submit(gw, [message("SM-first-of-batch"), message("SM-refused")])
+    (result,) = intake.submit(gw, [message("SM-next")])
+    assert not result.duplicate and not result.spooled
+    with gw.sessions() as session:
+        stored = set(session.scalars(select(InboundEvent.provider_message_id)))
+    assert stored == {"SM-next"}

@@ -12,10 +12,11 @@ instead, in batches. If Redis is down, or a relay dies holding ids, the rows
 are still stored and pending, and the sweeper enqueues them.
 `process_inbound` is the job that hands a stored event to its channel.
 
-The INSERT is one prebuilt Core statement (`INSERT … ON CONFLICT DO NOTHING
-RETURNING id`, compiled once and cached by SQLAlchemy) rather than an ORM
-statement built per request: on the webhook path, under load, building and
-compiling it cost more than the database round trip itself (bench/webhook.py).
+The INSERT is one Core statement (`INSERT … ON CONFLICT DO NOTHING
+RETURNING id`) compiled once by SQLAlchemy, with the columns' own bind
+processors, and run on the driver's cursor on both backends: on the webhook
+path, under load, building an ORM statement and SQLAlchemy's execution layer
+cost more than the database's own work (bench/README.md, webhook).
 """
 
 from __future__ import annotations
@@ -94,19 +95,72 @@ def _row(gw: Gateway, message: InboundMessage) -> dict[str, Any]:
     }
 
 
-_DRIVER_SQL: dict[tuple[str, str, tuple[str, ...]], tuple[str, str]] = {}
+@dataclass(frozen=True)
+class _DriverStatement:
+    """A statement compiled once by SQLAlchemy, to run on the driver's own cursor.
 
-
-def _driver_sql(dialect: Dialect, columns: tuple[str, ...]) -> tuple[str, str]:
-    """The INSERT of `columns` and the look-up of a repeat as the driver takes them.
-
-    Compiled by SQLAlchemy from the same statements the SQLite path runs, once.
+    `order` is the parameters' order for a driver that takes them by
+    position (sqlite3), None for one that takes them by name (psycopg);
+    `processors` are the columns' own bind processors (UTCDateTime's, and
+    SQLite's date format), so a value is stored as SQLAlchemy would store it.
     """
+
+    sql: str
+    order: tuple[str, ...] | None
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+    @classmethod
+    def compile(cls, statement: Any, dialect: Dialect, columns: list[str]) -> _DriverStatement:
+        compiled = statement.compile(dialect=dialect, column_keys=columns)
+        processors = []
+        for bind, name in compiled.bind_names.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors.append((name, processor))
+        order = tuple(compiled.positiontup) if compiled.positional else None
+        return cls(compiled.string, order, tuple(processors))
+
+    def parameters(self, row: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
+        if self.processors:
+            row = dict(row)
+            for name, processor in self.processors:
+                row[name] = processor(row[name])
+        if self.order is None:
+            return row
+        return tuple(row[name] for name in self.order)
+
+
+_DRIVER_STATEMENTS: dict[tuple[str, str, tuple[str, ...]], tuple[_DriverStatement, ...]] = {}
+
+
+def _driver_statements(
+    dialect: Dialect, columns: tuple[str, ...]
+) -> tuple[_DriverStatement, _DriverStatement]:
+    """The INSERT of `columns` and the look-up of a repeat as the driver takes them, made once."""
     key = (dialect.name, dialect.driver, columns)
-    if key not in _DRIVER_SQL:
-        insert = _INSERT[dialect.name].compile(dialect=dialect, column_keys=list(columns))
-        _DRIVER_SQL[key] = (insert.string, _EXISTING.compile(dialect=dialect).string)
-    return _DRIVER_SQL[key]
+    made = _DRIVER_STATEMENTS.get(key)
+    if made is None:
+        made = (
+            _DriverStatement.compile(_INSERT[dialect.name], dialect, list(columns)),
+            _DriverStatement.compile(_EXISTING, dialect, list(_DEDUPE_KEY)),
+        )
+        _DRIVER_STATEMENTS[key] = made
+    return made[0], made[1]
+
+
+def _insert_rows(cursor: Any, dialect: Dialect, rows: list[dict[str, Any]]) -> list[Submitted]:
+    """Each row inserted unless its message is stored already; a repeat gets the stored id."""
+    results: list[Submitted] = []
+    for row in rows:
+        insert, existing = _driver_statements(dialect, tuple(row))
+        cursor.execute(insert.sql, insert.parameters(row))
+        found = cursor.fetchone()
+        if found is None:
+            cursor.execute(existing.sql, existing.parameters(row))
+            results.append(Submitted(cursor.fetchone()[0], duplicate=True))
+        else:
+            results.append(Submitted(found[0], duplicate=False))
+    return results
 
 
 def _store_autocommit(engine: Engine, rows: list[dict[str, Any]]) -> list[Submitted]:
@@ -115,34 +169,29 @@ def _store_autocommit(engine: Engine, rows: list[dict[str, Any]]) -> list[Submit
     One round trip instead of three (BEGIN, INSERT, COMMIT), and as durable.
     Should a later message of a batch fail, the earlier ones are stored
     already: the batch goes to the spool whole, the repeats are deduplicated
-    when it is loaded, and the sweeper enqueues the stored ones.
+    when it is loaded, and the sweeper enqueues them.
     """
-    results: list[Submitted] = []
     with driver_cursor(engine) as cursor:
-        for row in rows:
-            insert, existing = _driver_sql(engine.dialect, tuple(row))
-            cursor.execute(insert, row)
-            found = cursor.fetchone()
-            if found is None:
-                cursor.execute(existing, row)
-                results.append(Submitted(cursor.fetchone()[0], duplicate=True))
-            else:
-                results.append(Submitted(found[0], duplicate=False))
-    return results
+        return _insert_rows(cursor, engine.dialect, rows)
 
 
 def _store_in_transaction(engine: Engine, rows: list[dict[str, Any]]) -> list[Submitted]:
-    """SQLite: one transaction (the engine begins it IMMEDIATE); no round trip to save."""
-    insert = _INSERT[engine.dialect.name]
-    results: list[Submitted] = []
-    with sqlite_writer(engine), engine.begin() as conn:
-        for row in rows:
-            new_id = conn.execute(insert, row).scalar_one_or_none()
-            if new_id is None:
-                found = conn.execute(_EXISTING, row).scalar_one()
-                results.append(Submitted(found, duplicate=True))
-            else:
-                results.append(Submitted(new_id, duplicate=False))
+    """SQLite: one IMMEDIATE transaction on the driver's connection, writers queued.
+
+    The driver's own cursor, as on PostgreSQL: SQLAlchemy's execution layer
+    (a connection, its transaction, the BEGIN event, the statement's
+    execution context) cost more than SQLite's own work (bench/README.md).
+    The pool's connections are in the driver's autocommit mode (`make_engine`),
+    so the transaction is begun and ended here.
+    """
+    with sqlite_writer(engine), driver_cursor(engine) as cursor:
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            results = _insert_rows(cursor, engine.dialect, rows)
+        except BaseException:
+            cursor.connection.rollback()
+            raise
+        cursor.execute("COMMIT")
     return results
 
 
