@@ -169,7 +169,7 @@ def _store_autocommit(engine: Engine, rows: list[dict[str, Any]]) -> list[Submit
     One round trip instead of three (BEGIN, INSERT, COMMIT), and as durable.
     Should a later message of a batch fail, the earlier ones are stored
     already: the batch goes to the spool whole, the repeats are deduplicated
-    when it is loaded, and the sweeper enqueues them.
+    when it is loaded, and the sweeper enqueues the stored ones.
     """
     with driver_cursor(engine) as cursor:
         return _insert_rows(cursor, engine.dialect, rows)
