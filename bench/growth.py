@@ -120,7 +120,6 @@ class Seeder:
             Case,
             CaseEvent,
             Conversation,
-            DailyCountStale,
             ForwardingAttempt,
             InboundEvent,
             OutboundMessage,
@@ -128,6 +127,7 @@ class Seeder:
             ProviderCleanup,
             Report,
         )
+        from gateway.core.statistics_tables import DailyCountStale
 
         rng, cipher = self.rng, self.gw.cipher
         cases = []
