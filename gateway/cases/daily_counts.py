@@ -111,19 +111,21 @@ def count_days(session: Session, first: date, end: date) -> list[Tally]:
     ids = [row[0] for row in cases]
     first_response: dict[int, datetime] = {}
     for at in range(0, len(ids), ID_BATCH):
-        # By case id (its index): SQLite's planner, without statistics, would
-        # otherwise read every response event through the index on kind.
-        first_response.update(
-            session.execute(
-                select(CaseEvent.case_id, func.min(CaseEvent.created_at))
-                .where(
-                    CaseEvent.case_id.in_(ids[at : at + ID_BATCH]),
-                    CaseEvent.kind.in_(RESPONSE_KINDS),
-                    CaseEvent.actor.in_(select(User.username)),
-                )
-                .group_by(CaseEvent.case_id)
-            ).all()
-        )
+        # By case id (its index), each kind's first, the response kinds kept here:
+        # with the kind in the WHERE, SQLite's planner (no statistics) reads every
+        # response event of every case through the index on kind instead
+        # (114 ms at 100,000 cases, for the eight cases of one day).
+        for case_id, kind, at_first in session.execute(
+            select(CaseEvent.case_id, CaseEvent.kind, func.min(CaseEvent.created_at))
+            .where(
+                CaseEvent.case_id.in_(ids[at : at + ID_BATCH]),
+                CaseEvent.actor.in_(select(User.username)),
+            )
+            .group_by(CaseEvent.case_id, CaseEvent.kind)
+        ):
+            if kind in RESPONSE_KINDS:
+                known = first_response.get(case_id)
+                first_response[case_id] = at_first if known is None else min(known, at_first)
     reports: dict[tuple[date, str, str, str], int] = defaultdict(int)
     durations: dict[tuple[date, str, str, str], list[int]] = defaultdict(list)
     for case_id, received_at, channel, category, language in cases:
