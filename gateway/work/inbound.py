@@ -130,12 +130,11 @@ class _DriverStatement:
         return tuple(row[name] for name in self.order)
 
 
-_DRIVER_STATEMENTS: dict[tuple[str, str, tuple[str, ...]], tuple[_DriverStatement, ...]] = {}
+_DriverStatements = tuple[_DriverStatement, _DriverStatement]  # the INSERT, the look-up
+_DRIVER_STATEMENTS: dict[tuple[str, str, tuple[str, ...]], _DriverStatements] = {}
 
 
-def _driver_statements(
-    dialect: Dialect, columns: tuple[str, ...]
-) -> tuple[_DriverStatement, _DriverStatement]:
+def _driver_statements(dialect: Dialect, columns: tuple[str, ...]) -> _DriverStatements:
     """The INSERT of `columns` and the look-up of a repeat as the driver takes them, made once."""
     key = (dialect.name, dialect.driver, columns)
     made = _DRIVER_STATEMENTS.get(key)
@@ -145,7 +144,7 @@ def _driver_statements(
             _DriverStatement.compile(_EXISTING, dialect, list(_DEDUPE_KEY)),
         )
         _DRIVER_STATEMENTS[key] = made
-    return made[0], made[1]
+    return made
 
 
 def _insert_rows(cursor: Any, dialect: Dialect, rows: list[dict[str, Any]]) -> list[Submitted]:
