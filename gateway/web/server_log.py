@@ -107,9 +107,9 @@ class PrivateLogger(Logger):  # type: ignore[misc]
     def atoms(
         self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any
     ) -> dict[str, Any]:
-        """Only the atoms ACCESS_LOG_FORMAT uses; none with the query, address or headers.
+        """The atoms of the request line and the answer; none with the query, address or headers.
 
-        Built from the request line and the answer alone: gunicorn's own
+        ACCESS_LOG_FORMAT uses five of them; gunicorn's own
         `atoms` copies every request header, response header and environ
         entry (the client's address and user agent among them) into a dict
         for every request, only for these few to be picked out of it.
