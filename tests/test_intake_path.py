@@ -9,19 +9,21 @@ the row id, and that a connection the server has closed is not handed out.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from gateway.core.db import driver_cursor, make_engine
 from gateway.core.inbound import InboundMessage
 from gateway.core.models import InboundEvent
 from gateway.intake import submit as intake
-from gateway.work.inbound import NEW_EVENTS_KEY
+from gateway.work.inbound import NEW_EVENTS_KEY, ROWS_PER_STATEMENT
 from gateway.work.intake_relay import relay_all
 
 SENDER = "+243810000041"
@@ -210,19 +212,108 @@ def test_the_driver_stores_a_row_as_sqlalchemy_itself_would(gw) -> None:  # type
     assert _stored_as_is(gw, "SM-driver") == _stored_as_is(gw, "SM-sqlalchemy")
 
 
-def test_a_failed_sqlite_batch_is_rolled_back_and_the_next_one_is_stored(gw) -> None:  # type: ignore[no-untyped-def]
-    if gw.engine.dialect.name != "sqlite":
-        pytest.skip("one transaction a batch on SQLite only (PostgreSQL commits each INSERT)")
-    with gw.engine.begin() as conn:
-        conn.exec_driver_sql(
+# A trigger that refuses one message id, and how to remove it (PostgreSQL's
+# schema outlives the test: its tables are only emptied between tests).
+REFUSE_ONE = {
+    "sqlite": (
+        [
             "CREATE TRIGGER refuse_one BEFORE INSERT ON inbound_events"
             " WHEN NEW.provider_message_id = 'SM-refused'"
             " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
-        )
-    with pytest.raises(IntegrityError):
-        intake.submit(gw, [message("SM-first-of-batch"), message("SM-refused")])
+        ],
+        ["DROP TRIGGER refuse_one"],
+    ),
+    "postgresql": (
+        [
+            "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " IF NEW.provider_message_id = 'SM-refused' THEN"
+            " RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON inbound_events"
+            " FOR EACH ROW EXECUTE FUNCTION refuse_one()",
+        ],
+        ["DROP TRIGGER refuse_one ON inbound_events", "DROP FUNCTION refuse_one()"],
+    ),
+}
+
+
+@pytest.fixture
+def refused_message(gw) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The id of a message the database refuses to store."""
+    create, drop = REFUSE_ONE[gw.engine.dialect.name]
+    with gw.engine.begin() as conn:
+        for statement in create:
+            conn.exec_driver_sql(statement)
+    yield "SM-refused"
+    with gw.engine.begin() as conn:
+        for statement in drop:
+            conn.exec_driver_sql(statement)
+
+
+def stored_ids(gw) -> set[str]:  # type: ignore[no-untyped-def]
+    with gw.sessions() as session:
+        return set(session.scalars(select(InboundEvent.provider_message_id)))
+
+
+@pytest.mark.parametrize("size", [2, ROWS_PER_STATEMENT + 8], ids=["one-statement", "several"])
+def test_a_failed_batch_is_rolled_back_whole_and_the_next_one_is_stored(  # type: ignore[no-untyped-def]
+    gw, refused_message, size
+) -> None:
+    """All of a request's messages are stored or none (then the request is refused or
+    spooled whole), on both backends and however many statements the batch takes."""
+    batch = [message(f"SM-batch-{n}") for n in range(size - 1)] + [message(refused_message)]
+    with pytest.raises(DBAPIError):
+        intake.submit(gw, batch)
     (result,) = intake.submit(gw, [message("SM-next")])
     assert not result.duplicate and not result.spooled
+    assert stored_ids(gw) == {"SM-next"}
+    assert announced(gw) == [result.event_id]
+
+
+def test_a_batch_of_several_statements_keeps_its_order_and_its_repeats(gw) -> None:  # type: ignore[no-untyped-def]
+    """A Telegram poll brings up to 100 updates: more rows than one statement takes."""
+    (before,) = intake.submit(gw, [message("SM-many-5")])
+    ids = [f"SM-many-{n}" for n in range(2 * ROWS_PER_STATEMENT + 5)]
+    ids.insert(40, "SM-many-3")  # the same message twice in one batch
+    results = intake.submit(gw, [message(mid) for mid in ids])
     with gw.sessions() as session:
-        stored = set(session.scalars(select(InboundEvent.provider_message_id)))
-    assert stored == {"SM-next"}
+        stored = dict(
+            session.execute(select(InboundEvent.provider_message_id, InboundEvent.id)).all()
+        )
+    assert [r.event_id for r in results] == [stored[mid] for mid in ids]
+    new = [mid for mid, r in zip(ids, results, strict=True) if not r.duplicate]
+    assert new == [mid for mid in dict.fromkeys(ids) if mid != "SM-many-5"]
+    assert stored["SM-many-5"] == before.event_id
+    assert announced(gw) == [before.event_id] + [stored[mid] for mid in new]
+
+
+def test_concurrent_requests_of_new_and_repeated_messages_store_each_message_once(gw) -> None:  # type: ignore[no-untyped-def]
+    """Many threads at once, as a web process's threads under load: they share commits
+    (`gateway.work.commit_group`), and each still gets its own messages' ids."""
+    mids = [f"SM-load-{n}" for n in range(60)]
+    plan = [[random.Random(t * 1000 + c).choice(mids) for c in range(25)] for t in range(8)]
+    results: dict[str, list[intake.Submitted]] = {mid: [] for mid in mids}
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(plan))
+
+    def post(mine: list[str]) -> None:
+        barrier.wait()
+        for mid in mine:
+            (result,) = intake.submit(gw, [message(mid)])
+            with lock:
+                results[mid].append(result)
+
+    threads = [threading.Thread(target=post, args=(mine,)) for mine in plan]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    with gw.sessions() as session:
+        stored = dict(
+            session.execute(select(InboundEvent.provider_message_id, InboundEvent.id)).all()
+        )
+    sent = {mid for mine in plan for mid in mine}
+    assert set(stored) == sent
+    for mid in sent:
+        assert {r.event_id for r in results[mid]} == {stored[mid]}
+        assert sum(not r.duplicate for r in results[mid]) == 1
+    assert sorted(announced(gw)) == sorted(stored.values())

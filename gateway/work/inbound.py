@@ -1,27 +1,34 @@
 """Inbound messages: stored once, announced, handed to their channel in the worker.
 
-`store` does the least possible work on the webhook path: one INSERT per
-message, deduplicated by the (provider, provider message id) unique
-constraint, so concurrent or repeated deliveries of the same message make
-one row. `store_and_announce` then pushes the ids of the new rows onto one
-plain Redis list (`NEW_EVENTS_KEY`) in one round trip, which the caller may
-share (the webhook's latency metric rides on it). Building an RQ job per
-request cost more than everything else on that path but the INSERT; the
-worker's relay (`gateway.work.intake_relay`) turns the ids into jobs
-instead, in batches. If Redis is down, or a relay dies holding ids, the rows
-are still stored and pending, and the sweeper enqueues them.
-`process_inbound` is the job that hands a stored event to its channel.
+`store` does the least possible work on the webhook path: one INSERT,
+deduplicated by the (provider, provider message id) unique constraint, so
+concurrent or repeated deliveries of the same message make one row. The
+threads of a web process that store at the same moment share that INSERT
+and its commit (`gateway.work.commit_group`). `store_and_announce` then
+pushes the ids of the new rows onto one plain Redis list (`NEW_EVENTS_KEY`)
+in one round trip, which the caller may share (the webhook's latency metric
+rides on it). Building an RQ job per request cost more than everything else
+on that path but the INSERT; the worker's relay
+(`gateway.work.intake_relay`) turns the ids into jobs instead, in batches.
+If Redis is down, or a relay dies holding ids, the rows are still stored
+and pending, and the sweeper enqueues them. `process_inbound` is the job
+that hands a stored event to its channel.
 
-The INSERT is one Core statement (`INSERT … ON CONFLICT DO NOTHING
-RETURNING id`) compiled once by SQLAlchemy, with the columns' own bind
-processors, and run on the driver's cursor on both backends: on the webhook
-path, under load, building an ORM statement and SQLAlchemy's execution layer
-cost more than the database's own work (bench/README.md, webhook).
+The INSERT is one Core statement (`INSERT … VALUES (…), (…) ON CONFLICT DO
+NOTHING RETURNING id, key`) compiled once per row count by SQLAlchemy, with
+the columns' own bind processors, and run on the driver's cursor on both
+backends: on the webhook path, under load, building an ORM statement and
+SQLAlchemy's execution layer cost more than the database's own work
+(bench/README.md, webhook).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +44,7 @@ from gateway.core.runtime import Gateway, current
 from gateway.core.schema import as_utc, utcnow
 from gateway.core.states import WorkState
 from gateway.work import claims, cleanup, dispatch
+from gateway.work.commit_group import CommitGroup
 from gateway.work.effects import carry_on
 
 log = logging.getLogger(__name__)
@@ -45,12 +53,11 @@ MAX_INBOUND_ATTEMPTS = 10
 NEW_EVENTS_KEY = "complaint-gateway:inbound:new"
 
 _TABLE = InboundEvent.__table__
-_DEDUPE_KEY = ["provider", "provider_message_id"]
+_DEDUPE_KEY = ("provider", "provider_message_id")
 # Per dialect, since ON CONFLICT is each dialect's own construct.
-_INSERT = {
-    name: insert(_TABLE).on_conflict_do_nothing(index_elements=_DEDUPE_KEY).returning(_TABLE.c.id)
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# Rows a statement inserts at most; a larger batch (a Telegram poll) takes several.
+ROWS_PER_STATEMENT = 32
 _EXISTING = select(_TABLE.c.id).where(
     _TABLE.c.provider == bindparam("provider"),
     _TABLE.c.provider_message_id == bindparam("provider_message_id"),
@@ -110,8 +117,10 @@ class _DriverStatement:
     processors: tuple[tuple[str, Callable[[Any], Any]], ...]
 
     @classmethod
-    def compile(cls, statement: Any, dialect: Dialect, columns: list[str]) -> _DriverStatement:
-        compiled = statement.compile(dialect=dialect, column_keys=columns)
+    def compile(
+        cls, statement: Any, dialect: Dialect, column_keys: list[str] | None = None
+    ) -> _DriverStatement:
+        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
         processors = []
         for bind, name in compiled.bind_names.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -130,48 +139,94 @@ class _DriverStatement:
         return tuple(row[name] for name in self.order)
 
 
-_DriverStatements = tuple[_DriverStatement, _DriverStatement]  # the INSERT, the look-up
-_DRIVER_STATEMENTS: dict[tuple[str, str, tuple[str, ...]], _DriverStatements] = {}
+_DRIVER_INSERTS: dict[tuple[str, str, tuple[str, ...], int], _DriverStatement] = {}
+_DRIVER_LOOKUPS: dict[tuple[str, str], _DriverStatement] = {}
 
 
-def _driver_statements(dialect: Dialect, columns: tuple[str, ...]) -> _DriverStatements:
-    """The INSERT of `columns` and the look-up of a repeat as the driver takes them, made once."""
-    key = (dialect.name, dialect.driver, columns)
-    made = _DRIVER_STATEMENTS.get(key)
+def _driver_insert(dialect: Dialect, columns: tuple[str, ...], count: int) -> _DriverStatement:
+    """The INSERT of `count` rows of `columns` as the driver takes it, made once.
+
+    The parameters are named `<column>_<row>`; each row is skipped if its
+    message is stored already, and the stored rows come back by their key.
+    """
+    key = (dialect.name, dialect.driver, columns, count)
+    made = _DRIVER_INSERTS.get(key)
     if made is None:
-        made = (
-            _DriverStatement.compile(_INSERT[dialect.name], dialect, list(columns)),
-            _DriverStatement.compile(_EXISTING, dialect, list(_DEDUPE_KEY)),
+        values = [
+            {column: bindparam(f"{column}_{n}", type_=_TABLE.c[column].type) for column in columns}
+            for n in range(count)
+        ]
+        statement = (
+            _INSERT[dialect.name](_TABLE)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=list(_DEDUPE_KEY))
+            .returning(_TABLE.c.id, *(_TABLE.c[column] for column in _DEDUPE_KEY))
         )
-        _DRIVER_STATEMENTS[key] = made
+        made = _DRIVER_INSERTS[key] = _DriverStatement.compile(statement, dialect)
     return made
 
 
+def _driver_lookup(dialect: Dialect) -> _DriverStatement:
+    """The look-up of a stored message's id by its key, made once."""
+    key = (dialect.name, dialect.driver)
+    made = _DRIVER_LOOKUPS.get(key)
+    if made is None:
+        made = _DRIVER_LOOKUPS[key] = _DriverStatement.compile(
+            _EXISTING, dialect, list(_DEDUPE_KEY)
+        )
+    return made
+
+
+def _dedupe_key(row: dict[str, Any]) -> tuple[str, str]:
+    return (row["provider"], row["provider_message_id"])
+
+
 def _insert_rows(cursor: Any, dialect: Dialect, rows: list[dict[str, Any]]) -> list[Submitted]:
-    """Each row inserted unless its message is stored already; a repeat gets the stored id."""
+    """The rows inserted, by as few statements as can be, unless their message is stored already.
+
+    A message that comes twice in `rows` is new once and a repeat after. The
+    rows are inserted in the order given, so ids keep the order of arrival.
+    Two requests redelivering the same messages in opposite orders at the
+    same moment could deadlock; PostgreSQL then refuses one of them, which
+    is retried alone (`CommitGroup`) or spooled, as for any other refusal.
+    """
+    stored: dict[tuple[str, str], int] = {}
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[start : start + ROWS_PER_STATEMENT]
+        insert = _driver_insert(dialect, tuple(chunk[0]), len(chunk))
+        parameters = {
+            f"{column}_{n}": value for n, row in enumerate(chunk) for column, value in row.items()
+        }
+        cursor.execute(insert.sql, insert.parameters(parameters))
+        for event_id, provider, message_id in cursor.fetchall():
+            stored[(provider, message_id)] = event_id
     results: list[Submitted] = []
+    known: dict[tuple[str, str], int] = {}
     for row in rows:
-        insert, existing = _driver_statements(dialect, tuple(row))
-        cursor.execute(insert.sql, insert.parameters(row))
-        found = cursor.fetchone()
-        if found is None:
-            cursor.execute(existing.sql, existing.parameters(row))
-            results.append(Submitted(cursor.fetchone()[0], duplicate=True))
-        else:
-            results.append(Submitted(found[0], duplicate=False))
+        key = _dedupe_key(row)
+        if key in stored:
+            known[key] = stored.pop(key)
+            results.append(Submitted(known[key], duplicate=False))
+            continue
+        if key not in known:
+            lookup = _driver_lookup(dialect)
+            cursor.execute(lookup.sql, lookup.parameters(row))
+            known[key] = cursor.fetchone()[0]
+        results.append(Submitted(known[key], duplicate=True))
     return results
 
 
 def _store_autocommit(engine: Engine, rows: list[dict[str, Any]]) -> list[Submitted]:
-    """PostgreSQL: each INSERT commits by itself, one round trip, through the driver.
+    """PostgreSQL: the INSERT commits by itself, one round trip, through the driver.
 
     One round trip instead of three (BEGIN, INSERT, COMMIT), and as durable.
-    Should a later message of a batch fail, the earlier ones are stored
-    already: the batch goes to the spool whole, the repeats are deduplicated
-    when it is loaded, and the sweeper enqueues the stored ones.
+    Rows too many for one statement take a transaction of their own, so
+    that they are all stored or none.
     """
     with driver_cursor(engine) as cursor:
-        return _insert_rows(cursor, engine.dialect, rows)
+        if len(rows) <= ROWS_PER_STATEMENT:
+            return _insert_rows(cursor, engine.dialect, rows)
+        return _in_transaction(cursor, "BEGIN", engine.dialect, rows)
 
 
 def _store_in_transaction(engine: Engine, rows: list[dict[str, Any]]) -> list[Submitted]:
@@ -184,23 +239,52 @@ def _store_in_transaction(engine: Engine, rows: list[dict[str, Any]]) -> list[Su
     so the transaction is begun and ended here.
     """
     with sqlite_writer(engine), driver_cursor(engine) as cursor:
-        cursor.execute("BEGIN IMMEDIATE")
-        try:
-            results = _insert_rows(cursor, engine.dialect, rows)
-        except BaseException:
-            cursor.connection.rollback()
-            raise
-        cursor.execute("COMMIT")
+        return _in_transaction(cursor, "BEGIN IMMEDIATE", engine.dialect, rows)
+
+
+def _in_transaction(
+    cursor: Any, begin: str, dialect: Dialect, rows: list[dict[str, Any]]
+) -> list[Submitted]:
+    cursor.execute(begin)
+    try:
+        results = _insert_rows(cursor, dialect, rows)
+    except BaseException:
+        cursor.connection.rollback()
+        raise
+    cursor.execute("COMMIT")
     return results
 
 
+_Group = CommitGroup[dict[str, Any], Submitted]
+# One group per engine and process; a child process starts with none of its parent's.
+_GROUPS: weakref.WeakKeyDictionary[Engine, _Group] = weakref.WeakKeyDictionary()
+_GROUPS_LOCK = threading.Lock()
+os.register_at_fork(after_in_child=_GROUPS.clear)
+
+
+def _commit_group(engine: Engine, autocommit: bool) -> _Group:
+    """The group through which this process's threads store on `engine`."""
+    group = _GROUPS.get(engine)
+    if group is None:
+        with _GROUPS_LOCK:
+            group = _GROUPS.get(engine)
+            if group is None:
+                store_rows = _store_autocommit if autocommit else _store_in_transaction
+                group = _GROUPS[engine] = CommitGroup(functools.partial(store_rows, engine))
+    return group
+
+
 def store(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
-    """Insert the messages; every row is committed when this returns."""
+    """Insert the messages; every row is committed when this returns.
+
+    The threads of this process storing at the same moment share one
+    statement and one commit (`gateway.work.commit_group`).
+    """
     rows = [_row(gw, message) for message in messages]  # hashing and encryption first
     autocommit = gw.autocommit_engine()
     if autocommit is not None:
-        return _store_autocommit(autocommit, rows)
-    return _store_in_transaction(gw.engine, rows)
+        return _commit_group(autocommit, autocommit=True).submit(rows)
+    return _commit_group(gw.engine, autocommit=False).submit(rows)
 
 
 def store_and_announce(
