@@ -82,16 +82,28 @@ def _embedded_redis(settings: Settings):  # type: ignore[no-untyped-def]
     return EmbeddedRedis(settings.data_dir).start()
 
 
-def _start_spool_loader(worker) -> None:  # type: ignore[no-untyped-def]
-    """gunicorn hook: each web process loads its own spool once the database is back.
+def _start_web_process_threads(worker) -> None:  # type: ignore[no-untyped-def]
+    """gunicorn hook: the threads each web process runs beside its requests.
 
-    The spool is on the web machine's disk, which a worker on another machine
-    cannot see; so every web process runs a loader thread for it.
+    The spool loader: the spool is on the web machine's disk, which a worker
+    on another machine cannot see, so every web process loads its own once
+    the database is back. The latency flusher: each web process counts its
+    webhooks' answer times in memory and adds them to Redis once a second.
     """
+    from gateway.intake.metrics import LatencyFlusher  # web processes only
+
     gateway = worker.wsgi.extensions["gateway"]
     SpoolLoader(
         gateway, interval=float(gateway.settings.get("GATEWAY_SPOOL_LOAD_SECONDS", "5"))
     ).start()
+    LatencyFlusher(gateway).start()
+
+
+def _flush_web_process_counts(_server, worker) -> None:  # type: ignore[no-untyped-def]
+    """gunicorn hook, as a web process ends: its last second of latency counts."""
+    from gateway.intake.metrics import flush
+
+    flush(worker.wsgi.extensions["gateway"])
 
 
 def _allow_long_request_lines() -> None:
@@ -139,7 +151,8 @@ def run_server(settings: Settings, host: str, port: int, workers: int, threads: 
             self.cfg.set("limit_request_line", MAX_REQUEST_LINE)
             self.cfg.set("umask", 0o077)
             self.cfg.set("forwarded_allow_ips", "127.0.0.1")
-            self.cfg.set("post_worker_init", _start_spool_loader)
+            self.cfg.set("post_worker_init", _start_web_process_threads)
+            self.cfg.set("worker_exit", _flush_web_process_counts)
             if "control_socket_disable" in self.cfg.settings:
                 # gunicorn >= 25.1 opens a control socket at one fixed path per
                 # user: a second gateway (or a test) on the machine would take it

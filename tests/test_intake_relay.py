@@ -1,7 +1,7 @@
 """The webhook announces stored ids on a plain list; each worker's relay makes them jobs.
 
-Also what rides on the announcing round trip (the latency metric) and the
-Twilio signature checked once for a genuine request, yet still accepted
+Also the latency metric, which counts every webhook, and the Twilio
+signature checked once for a genuine request, yet still accepted
 with or without the default port as Twilio's servers vary.
 """
 
@@ -112,7 +112,7 @@ def test_the_twilio_signature_with_and_without_the_default_port(  # type: ignore
 def test_every_webhook_is_counted_in_the_latency_metric_stored_or_refused(client, gw) -> None:  # type: ignore[no-untyped-def]
     params = fixture("twilio", "sms_inbound")["params"]
     url = PUBLIC_BASE_URL + "/sms/twilio"
-    assert _twilio_post(client, params, url).status_code == 200  # stored: rides on the announce
+    assert _twilio_post(client, params, url).status_code == 200  # stored and announced
     assert _twilio_post(client, params, url).status_code == 200  # a repeat: nothing announced
     assert _twilio_post(client, params, url, token="not-the-token").status_code == 403
     assert _latency_count(client) == 3

@@ -14,12 +14,11 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from flask import Request, Response, current_app, request
-from redis.client import Pipeline
 
 from gateway.core.inbound import InboundMessage
 from gateway.core.runtime import Gateway
 from gateway.intake import submit as intake
-from gateway.intake.metrics import observe, record
+from gateway.intake.metrics import observe
 from gateway.intake.submit import Submitted
 from gateway.intake.webhook_errors import Ignored, WebhookError
 
@@ -67,25 +66,17 @@ class WebhookAdapter:
         """The whole webhook path; the least possible work before answering."""
         gw: Gateway = current_app.extensions["gateway"]
         started = time.perf_counter()
-        recorded = False
-
-        def latency(pipe: Pipeline) -> None:  # rides on the round trip that announces
-            nonlocal recorded
-            record(pipe, self.endpoint, time.perf_counter() - started)
-            recorded = True
-
         try:
             self.verify(request, gw)
             messages = self.parse(request, gw)
             messages = [storable(gw, message) for message in messages]
-            submitted = intake.submit(gw, messages, also=latency) if messages else []
+            submitted = intake.submit(gw, messages) if messages else []
             response = self.acknowledge(submitted)
         except WebhookError as error:
             if error.status >= 400:
                 log.info("%s webhook refused: %s", self.endpoint, error.status)
             response = self.answer_error(error)
-        if not recorded:
-            observe(gw, self.endpoint, time.perf_counter() - started)
+        observe(gw, self.endpoint, time.perf_counter() - started)
         return response
 
     def view(self) -> Callable[[], Response]:

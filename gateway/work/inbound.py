@@ -6,8 +6,7 @@ concurrent or repeated deliveries of the same message make one row. The
 threads of a web process that store at the same moment share that INSERT
 and its commit (`gateway.work.commit_group`). `store_and_announce` then
 pushes the ids of the new rows onto one plain Redis list (`NEW_EVENTS_KEY`)
-in one round trip, which the caller may share (the webhook's latency metric
-rides on it). Building an RQ job per request cost more than everything else
+in one command. Building an RQ job per request cost more than everything else
 on that path but the INSERT; the worker's relay
 (`gateway.work.intake_relay`) turns the ids into jobs instead, in batches.
 If Redis is down, or a relay dies holding ids, the rows are still stored
@@ -33,7 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from redis.client import Pipeline
 from sqlalchemy import Dialect, Engine, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -287,27 +285,17 @@ def store(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
     return _commit_group(gw.engine, autocommit=False).submit(rows)
 
 
-def store_and_announce(
-    gw: Gateway,
-    messages: list[InboundMessage],
-    also: Callable[[Pipeline], None] | None = None,
-) -> list[Submitted]:
+def store_and_announce(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
     """Persist messages (deduplicated) and announce the new ones; raises if the database is away.
 
-    `also` adds its own commands to the announcing round trip (it runs even when
-    every message was a repeat). A Redis failure is logged, never raised: the
-    rows are committed, and the sweeper enqueues them.
+    A Redis failure is logged, never raised: the rows are committed, and the
+    sweeper enqueues them.
     """
     results = store(gw, messages)
     new = [result.event_id for result in results if not result.duplicate]
-    if new or also is not None:
+    if new:
         try:
-            pipe = gw.redis.pipeline(transaction=False)
-            if new:
-                pipe.rpush(NEW_EVENTS_KEY, *new)
-            if also is not None:
-                also(pipe)
-            pipe.execute()
+            gw.redis.rpush(NEW_EVENTS_KEY, *new)
         except Exception:  # noqa: BLE001 - stored; the sweeper will enqueue them
             log.warning("inbound events %s stored but not announced; sweeper will", new)
     return results
