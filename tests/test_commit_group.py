@@ -86,7 +86,8 @@ def test_a_caller_alone_commits_at_once() -> None:
 
 def test_callers_waiting_during_a_commit_share_the_next_one_in_the_order_they_came() -> None:
     recorder = Recorder()
-    group = CommitGroup(recorder)
+    followed: list[list[str]] = []
+    group = CommitGroup(recorder, after=followed.append)
     outcomes = line_up(group, recorder, [["first"], ["a1", "a2"], ["b"], ["c1", "c2", "c3"]])
     assert recorder.batches == [["first"], ["a1", "a2", "b", "c1", "c2", "c3"]]
     assert outcomes == {
@@ -96,14 +97,21 @@ def test_callers_waiting_during_a_commit_share_the_next_one_in_the_order_they_ca
         "c1": ["stored c1", "stored c2", "stored c3"],
     }
     assert group.waiting == 0
+    # what follows a commit (intake's announcement) runs once per commit, for all its items
+    assert followed == [
+        ["stored first"],
+        [f"stored {item}" for item in ("a1", "a2", "b", "c1", "c2", "c3")],
+    ]
 
 
 def test_after_a_failed_shared_commit_each_caller_commits_alone_and_only_the_bad_one_fails() -> (
     None
 ):
     recorder = Recorder(refuse=lambda items: ValueError("bad row") if "bad" in items else None)
-    group = CommitGroup(recorder)
+    followed: list[list[str]] = []
+    group = CommitGroup(recorder, after=followed.append)
     outcomes = line_up(group, recorder, [["first"], ["a"], ["bad"], ["c"]])
+    assert sorted(followed) == [["stored a"], ["stored c"], ["stored first"]]
     assert recorder.batches[:2] == [["first"], ["a", "bad", "c"]]
     assert sorted(map(tuple, recorder.batches[2:])) == [("a",), ("bad",), ("c",)]
     assert outcomes["a"] == ["stored a"] and outcomes["c"] == ["stored c"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import redis
@@ -81,6 +82,10 @@ class Gateway:
     # Made from `engine` on first use, so a copy with another engine makes its own.
     _autocommit: Engine | None = field(default=None, init=False, repr=False)
     _autocommit_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    # What the layers above make once and keep for this gateway's life in this process
+    # (the intake's commit group), by a name of their own; a copy starts with none.
+    local: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    local_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Gateway:

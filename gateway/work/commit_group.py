@@ -43,11 +43,19 @@ class CommitGroup(Generic[Item, Result]):
 
     `commit` takes the items of one or more callers and returns one result
     per item, in the same order; it commits them all or raises having
-    committed none of them.
+    committed none of them. `after`, if given, takes the results of a
+    commit once its callers are on their way: work that must follow the
+    commit but that no caller waits for (intake announces the new rows); it
+    must not raise, since its callers' items are committed whatever it does.
     """
 
-    def __init__(self, commit: Callable[[list[Item]], list[Result]]) -> None:
+    def __init__(
+        self,
+        commit: Callable[[list[Item]], list[Result]],
+        after: Callable[[list[Result]], None] | None = None,
+    ) -> None:
         self._commit = commit
+        self._after = after
         self._lock = threading.Lock()
         self._waiting: list[_Caller[Item, Result]] = []
         self._leader_busy = False
@@ -70,7 +78,10 @@ class CommitGroup(Generic[Item, Result]):
         if caller.leads:
             self._lead()
         if caller.failed:
-            return self._commit(caller.items)
+            results = self._commit(caller.items)
+            if self._after is not None:
+                self._after(results)
+            return results
         assert caller.results is not None
         return caller.results
 
@@ -78,6 +89,7 @@ class CommitGroup(Generic[Item, Result]):
         """Commit what waits now, hand each caller its results, pass the lead on."""
         with self._lock:
             group, self._waiting = self._waiting, []  # the leader is always among them
+        results: list[Result] | None = None
         try:
             results = self._commit([item for caller in group for item in caller.items])
         except Exception:
@@ -102,3 +114,5 @@ class CommitGroup(Generic[Item, Result]):
                 if caller.results is None and not caller.failed:
                     caller.failed = True  # the leader was stopped: each commits its own
                 caller.woken.set()
+        if results is not None and self._after is not None:
+            self._after(results)

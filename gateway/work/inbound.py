@@ -25,9 +25,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -253,52 +250,54 @@ def _in_transaction(
     return results
 
 
-_Group = CommitGroup[dict[str, Any], Submitted]
-# One group per engine and process; a child process starts with none of its parent's.
-_GROUPS: weakref.WeakKeyDictionary[Engine, _Group] = weakref.WeakKeyDictionary()
-_GROUPS_LOCK = threading.Lock()
-os.register_at_fork(after_in_child=_GROUPS.clear)
-
-
-def _commit_group(engine: Engine, autocommit: bool) -> _Group:
-    """The group through which this process's threads store on `engine`."""
-    group = _GROUPS.get(engine)
-    if group is None:
-        with _GROUPS_LOCK:
-            group = _GROUPS.get(engine)
-            if group is None:
-                store_rows = _store_autocommit if autocommit else _store_in_transaction
-                group = _GROUPS[engine] = CommitGroup(functools.partial(store_rows, engine))
-    return group
-
-
-def store(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
-    """Insert the messages; every row is committed when this returns.
-
-    The threads of this process storing at the same moment share one
-    statement and one commit (`gateway.work.commit_group`).
-    """
-    rows = [_row(gw, message) for message in messages]  # hashing and encryption first
+def _store_rows(gw: Gateway) -> Callable[[list[dict[str, Any]]], list[Submitted]]:
+    """How rows are committed on this gateway's database."""
     autocommit = gw.autocommit_engine()
     if autocommit is not None:
-        return _commit_group(autocommit, autocommit=True).submit(rows)
-    return _commit_group(gw.engine, autocommit=False).submit(rows)
+        return functools.partial(_store_autocommit, autocommit)
+    return functools.partial(_store_in_transaction, gw.engine)
 
 
-def store_and_announce(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
-    """Persist messages (deduplicated) and announce the new ones; raises if the database is away.
-
-    A Redis failure is logged, never raised: the rows are committed, and the
-    sweeper enqueues them.
-    """
-    results = store(gw, messages)
+def _announce(gw: Gateway, results: list[Submitted]) -> None:
+    """Push the ids of the new rows for the workers' relay; never raises (the sweeper will)."""
     new = [result.event_id for result in results if not result.duplicate]
     if new:
         try:
             gw.redis.rpush(NEW_EVENTS_KEY, *new)
         except Exception:  # noqa: BLE001 - stored; the sweeper will enqueue them
             log.warning("inbound events %s stored but not announced; sweeper will", new)
-    return results
+
+
+_INTAKE_GROUP = "intake-commit-group"
+
+
+def _intake_group(gw: Gateway) -> CommitGroup[dict[str, Any], Submitted]:
+    """The group through which this process's threads store and announce on `gw`."""
+    group = gw.local.get(_INTAKE_GROUP)
+    if group is None:
+        with gw.local_lock:
+            group = gw.local.get(_INTAKE_GROUP)
+            if group is None:
+                group = CommitGroup(_store_rows(gw), functools.partial(_announce, gw))
+                gw.local[_INTAKE_GROUP] = group
+    return group
+
+
+def store(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
+    """Insert the messages, without announcing them; every row is committed when this returns."""
+    return _store_rows(gw)([_row(gw, message) for message in messages])
+
+
+def store_and_announce(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
+    """Persist messages (deduplicated) and announce the new ones; raises if the database is away.
+
+    The threads of this process storing at the same moment share one
+    statement and one commit, and one announcement after it
+    (`gateway.work.commit_group`). A Redis failure is logged, never raised:
+    the rows are committed, and the sweeper enqueues them.
+    """
+    rows = [_row(gw, message) for message in messages]  # hashing and encryption first
+    return _intake_group(gw).submit(rows)
 
 
 # --- the job -----------------------------------------------------------------
