@@ -46,8 +46,18 @@ def wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"{url} did not answer within 60 s; see {log}")
 
 
+# `complaint-gateway serve`'s defaults (gateway/cli/parser.py), which the benchmarks
+# run the gateway and its floors with (tests/test_bench_imports.py checks them).
+SERVE_WORKERS = 2
+SERVE_THREADS = 8
+
+
 def serve_gateway(
-    env: dict[str, str], data_dir: Path, log: Path, workers: int = 2, threads: int = 4
+    env: dict[str, str],
+    data_dir: Path,
+    log: Path,
+    workers: int = SERVE_WORKERS,
+    threads: int = SERVE_THREADS,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """The real `complaint-gateway serve` on a free port, once it answers; and its base URL."""
     port = free_port()

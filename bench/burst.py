@@ -3,7 +3,7 @@
 Measured: BENCH_BURST_REPORTS (default 1,000) Africa's Talking webhooks,
 each from its own reporter, posted as fast as BENCH_BURST_CLIENTS client
 threads (default 8, keep-alive) can to `POST /sms/africastalking` of the real
-`complaint-gateway serve` (2 gunicorn workers of 4 threads). The gateway's
+`complaint-gateway serve` (2 gunicorn workers of 8 threads, serve's defaults). The gateway's
 BENCH_BURST_WORKERS worker processes (default: one per CPU core, as
 docs/deployment.md advises) carry each report
 through the SMS conversation as deployed: the first question is sent, the

@@ -2,7 +2,7 @@
 
 `python -m bench memory`.
 
-- **Web process**: `complaint-gateway serve --workers 1 --threads 4` (the
+- **Web process**: `complaint-gateway serve --workers 1 --threads 8` (the
   gunicorn gthread worker that serves the app; its arbiter is not counted),
   measured once it answers /healthz ("idle") and again after
   BENCH_MEMORY_REPORTS reports went through it (default 1000): half by the
@@ -44,13 +44,13 @@ from bench import Row
 from bench import _services as services
 from bench import _workers as workers
 from bench._deployment import gateway_env
-from bench._processes import free_port, spawn, wait_http
+from bench._processes import SERVE_THREADS, free_port, spawn, wait_http
 from bench._runtime_install import runtime_python
 from bench._tracker import AcceptingTracker
 
 REPORTS = int(os.environ.get("BENCH_MEMORY_REPORTS", "1000"))
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "300"))
-THREADS = 4
+THREADS = SERVE_THREADS
 AT_KEY = "bench-africastalking-callback-key"
 
 

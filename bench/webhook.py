@@ -4,7 +4,7 @@ Throughput and latency: BENCH_WEBHOOK_REQUESTS (default 8000) signed Twilio
 SMS webhooks (each a new MessageSid, signed as Twilio signs them: verify
 the signature, parse, one INSERT, one enqueue, empty TwiML) posted to the
 real `complaint-gateway serve` (BENCH_WEBHOOK_WORKERS gunicorn processes,
-default 2, of BENCH_WEBHOOK_THREADS gthread threads, default 4: serve's
+default 2, of BENCH_WEBHOOK_THREADS gthread threads, default 8: serve's
 defaults) by BENCH_WEBHOOK_CLIENTS client threads (default 16), each
 request on a new connection (no keep-alive), as a provider's webhooks come.
 
@@ -46,13 +46,13 @@ from bench import Row
 from bench import _services as services
 from bench import _workers as workers
 from bench._bare_webhook import FLOOR_KEY
-from bench._processes import free_port, spawn, wait_http
+from bench._processes import SERVE_THREADS, SERVE_WORKERS, free_port, spawn, wait_http
 from bench._tracker import AcceptingTracker
 
 REQUESTS = int(os.environ.get("BENCH_WEBHOOK_REQUESTS", "8000"))
 CLIENTS = int(os.environ.get("BENCH_WEBHOOK_CLIENTS", "16"))
-WORKERS = int(os.environ.get("BENCH_WEBHOOK_WORKERS", "2"))
-THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "4"))
+WORKERS = int(os.environ.get("BENCH_WEBHOOK_WORKERS", str(SERVE_WORKERS)))
+THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", str(SERVE_THREADS)))
 ROUNDS = int(os.environ.get("BENCH_WEBHOOK_ROUNDS", "4"))
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "300"))
 TOKEN = "bench-made-up-twilio-token"

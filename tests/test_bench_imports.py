@@ -42,3 +42,12 @@ def test_each_name_a_benchmark_imports_exists(path: str, line: int, module: str,
     imported = importlib.import_module(module)
     if not hasattr(imported, name):
         importlib.import_module(f"{module}.{name}")  # a submodule: raises if there is none
+
+
+def test_the_benchmarks_run_serve_with_its_own_defaults() -> None:
+    """A benchmark of the gateway under other settings than serve's measures another server."""
+    from bench._processes import SERVE_THREADS, SERVE_WORKERS
+    from gateway.cli.parser import build_parser
+
+    serve = build_parser().parse_args(["serve"])
+    assert (serve.workers, serve.threads) == (SERVE_WORKERS, SERVE_THREADS)

@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--threads", type=int, default=4)
+    # Eight: a webhook's thread mostly waits for the database, and the threads that
+    # store at once share one commit (bench/README.md, webhook: 4 took fewer a second).
+    p.add_argument("--threads", type=int, default=8)
     p = add("worker", cmd_worker, "an RQ worker for all queues, with scheduler and sweeper")
     p.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     p.add_argument("--no-sweeper", action="store_true")
