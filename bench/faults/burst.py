@@ -3,8 +3,8 @@
 `python -m bench.faults burst`.
 
 BENCH_BURST_MESSAGES webhook requests (default 5,000) reach `POST
-/sms/africastalking` of `complaint-gateway serve` (2 gunicorn workers of 4
-threads), sent by BENCH_BURST_CLIENTS threads (default 8) on keep-alive
+/sms/africastalking` of `complaint-gateway serve` (2 gunicorn workers of 8
+threads, serve's defaults), sent by BENCH_BURST_CLIENTS threads (default 8) on keep-alive
 connections. A fifth of them (BENCH_BURST_DUPLICATE_SHARE) repeat an
 earlier message, as a provider redelivers when an answer is slow, often
 while the first delivery is still being handled. Every distinct message
