@@ -317,3 +317,10 @@ def test_concurrent_requests_of_new_and_repeated_messages_store_each_message_onc
         assert {r.event_id for r in results[mid]} == {stored[mid]}
         assert sum(not r.duplicate for r in results[mid]) == 1
     assert sorted(announced(gw)) == sorted(stored.values())
+
+
+def test_a_request_with_no_message_stores_and_announces_nothing(gw) -> None:  # type: ignore[no-untyped-def]
+    """A Telegram poll may bring only updates that are not messages."""
+    assert intake.submit(gw, []) == []
+    assert stored_ids(gw) == set()
+    assert announced(gw) == []

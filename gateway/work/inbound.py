@@ -1,12 +1,12 @@
 """Inbound messages: stored once, announced, handed to their channel in the worker.
 
-`store` does the least possible work on the webhook path: one INSERT,
-deduplicated by the (provider, provider message id) unique constraint, so
-concurrent or repeated deliveries of the same message make one row. The
-threads of a web process that store at the same moment share that INSERT
-and its commit (`gateway.work.commit_group`). `store_and_announce` then
-pushes the ids of the new rows onto one plain Redis list (`NEW_EVENTS_KEY`)
-in one command. Building an RQ job per request cost more than everything else
+`store_and_announce` does the least possible work on the webhook path: one
+INSERT, deduplicated by the (provider, provider message id) unique
+constraint, so concurrent or repeated deliveries of the same message make
+one row. The threads of a web process that store at the same moment share
+that INSERT and its commit (`gateway.work.commit_group`), then the ids of
+the new rows are pushed onto one plain Redis list (`NEW_EVENTS_KEY`) in
+one command. Building an RQ job per request cost more than everything else
 on that path but the INSERT; the worker's relay
 (`gateway.work.intake_relay`) turns the ids into jobs instead, in batches.
 If Redis is down, or a relay dies holding ids, the rows are still stored
@@ -296,6 +296,8 @@ def store_and_announce(gw: Gateway, messages: list[InboundMessage]) -> list[Subm
     (`gateway.work.commit_group`). A Redis failure is logged, never raised:
     the rows are committed, and the sweeper enqueues them.
     """
+    if not messages:
+        return []
     rows = [_row(gw, message) for message in messages]  # hashing and encryption first
     return _intake_group(gw).submit(rows)
 
