@@ -27,6 +27,8 @@ import redis as redis_lib
 from flask import Flask, Response
 from gunicorn.app.base import BaseApplication
 
+from bench._processes import SERVE_THREADS, SERVE_WORKERS
+
 FLOOR_KEY = "complaint-gateway:bench:bare-webhook"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 # The gateway's access log format (gateway/web/server_log.py), copied, not imported.
@@ -83,8 +85,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench._bare_webhook")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)  # serve's default
+    parser.add_argument("--workers", type=int, default=SERVE_WORKERS)
+    parser.add_argument("--threads", type=int, default=SERVE_THREADS)
     args = parser.parse_args(argv)
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     BareServer(args.host, args.port, args.workers, args.threads, redis_url).run()

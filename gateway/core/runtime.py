@@ -8,8 +8,9 @@ state lives in a process beyond this (connections and keys).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlparse
 
 import redis
@@ -42,6 +43,8 @@ from gateway.core.privacy import Cipher, Pseudonymizer
 # waits at most for the rest of the reports that came before it, and for what staff
 # sent meanwhile. `cleanup` (deleting providers' copies: nothing waits for it, it is
 # retried over days) comes last; a long burst delays it until intake is drained.
+T = TypeVar("T")
+
 QUEUE_NAMES = ("outbound", "forwarding", "media", "filing", "intake", "cleanup")
 
 
@@ -82,10 +85,9 @@ class Gateway:
     # Made from `engine` on first use, so a copy with another engine makes its own.
     _autocommit: Engine | None = field(default=None, init=False, repr=False)
     _autocommit_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-    # What the layers above make once and keep for this gateway's life in this process
-    # (the intake's commit group), by a name of their own; a copy starts with none.
-    local: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
-    local_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    # What the layers above make once for this gateway in this process (`made_once`).
+    _made: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _made_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Gateway:
@@ -100,6 +102,20 @@ class Gateway:
             cipher=Cipher(settings.data_key),
             pseudonyms=Pseudonymizer(settings.pseudonym_key),
         )
+
+    def made_once(self, name: str, make: Callable[[], T]) -> T:
+        """What `make` returns, made on first use and kept for this gateway's life.
+
+        For the layers above: the intake's commit group, the latency tally.
+        One per gateway and process; a copy of the gateway starts with none.
+        """
+        found = self._made.get(name)
+        if found is None:
+            with self._made_lock:
+                found = self._made.get(name)
+                if found is None:
+                    found = self._made[name] = make()
+        return cast(T, found)
 
     def queue(self, name: str) -> Queue:
         if name not in QUEUE_NAMES:

@@ -13,10 +13,9 @@ second behind in the other processes. Counts a flush could not write
 
 from __future__ import annotations
 
+import bisect
 import logging
-import os
 import threading
-import weakref
 from collections.abc import Iterator
 
 import redis
@@ -29,6 +28,7 @@ log = logging.getLogger(__name__)
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 KEY = "complaint-gateway:latency:"
 FLUSH_SECONDS = 1.0
+_LABELS = (*map(str, BUCKETS), "+Inf")  # each bucket's label in Redis and Prometheus
 
 
 class LatencyTally:
@@ -39,7 +39,7 @@ class LatencyTally:
         self._counts: dict[str, dict[str, float]] = {}
 
     def add(self, endpoint: str, seconds: float) -> None:
-        bucket = next((str(b) for b in BUCKETS if seconds <= b), "+Inf")
+        bucket = _LABELS[bisect.bisect_left(BUCKETS, seconds)]  # the first bound >= seconds
         with self._lock:
             counts = self._counts.setdefault(endpoint, {"sum": 0.0})
             counts[bucket] = counts.get(bucket, 0) + 1
@@ -69,19 +69,9 @@ class LatencyTally:
             raise
 
 
-# One tally per Redis client (one per gateway) and process: a child starts with none.
-_TALLIES: weakref.WeakKeyDictionary[redis.Redis, LatencyTally] = weakref.WeakKeyDictionary()
-_TALLIES_LOCK = threading.Lock()
-os.register_at_fork(after_in_child=_TALLIES.clear)
-
-
 def tally(gw: Gateway) -> LatencyTally:
     """This process's tally for `gw`."""
-    found = _TALLIES.get(gw.redis)
-    if found is None:
-        with _TALLIES_LOCK:
-            found = _TALLIES.setdefault(gw.redis, LatencyTally())
-    return found
+    return gw.made_once("latency-tally", LatencyTally)
 
 
 def observe(gw: Gateway, endpoint: str, seconds: float) -> None:
@@ -123,7 +113,7 @@ def latency_families(gw: Gateway) -> Iterator[HistogramMetricFamily]:
         endpoint = key.decode()[len(KEY) :]
         raw = {k.decode(): v.decode() for k, v in gw.redis.hgetall(key).items()}
         cumulative, buckets = 0, []
-        for bound in [*map(str, BUCKETS), "+Inf"]:
+        for bound in _LABELS:
             cumulative += int(raw.get(bound, 0))
             buckets.append((bound, cumulative))
         family.add_metric([endpoint], buckets, float(raw.get("sum", 0)))

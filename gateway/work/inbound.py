@@ -273,14 +273,9 @@ _INTAKE_GROUP = "intake-commit-group"
 
 def _intake_group(gw: Gateway) -> CommitGroup[dict[str, Any], Submitted]:
     """The group through which this process's threads store and announce on `gw`."""
-    group = gw.local.get(_INTAKE_GROUP)
-    if group is None:
-        with gw.local_lock:
-            group = gw.local.get(_INTAKE_GROUP)
-            if group is None:
-                group = CommitGroup(_store_rows(gw), functools.partial(_announce, gw))
-                gw.local[_INTAKE_GROUP] = group
-    return group
+    return gw.made_once(
+        _INTAKE_GROUP, lambda: CommitGroup(_store_rows(gw), functools.partial(_announce, gw))
+    )
 
 
 def store(gw: Gateway, messages: list[InboundMessage]) -> list[Submitted]:
